@@ -119,7 +119,10 @@ def test_accounting_adds_up(sources: dict[str, pd.DataFrame]) -> None:
     assert acc["balanced"].all()
     assert acc.loc["tenancy"].tolist()[:3] == [4, 3, 1]
     reasons = panel.drops.counts()["reason"].tolist()
-    assert reasons == ["firm not in financials", "application year outside the firm's panel years"]
+    assert reasons == [
+        "firm not in financials",
+        "no panel row for the firm in the filing year (outside its years, or that row was dropped)",
+    ]
 
 
 def test_text_in_numeric_column(sources: dict[str, pd.DataFrame]) -> None:

@@ -158,7 +158,7 @@ def build_panel(
     notes: list[str] = []
     defl = _frame(deflators, "deflators", spec)
     if defl is not None:
-        defl = apply_mapping(defl, spec.deflators, "deflators") if spec.deflators else defl
+        defl = apply_mapping(defl, spec.deflators, "deflators", keep_unmapped=True)
         frame, report = deflate(frame, defl, spec.deflate, FINANCIAL_MONEY, report, index_base=base)
     elif spec.deflate:
         raise ValueError(
@@ -166,6 +166,11 @@ def build_panel(
             "Pass deflators=... or name the file in [files]."
         )
     frame, report = _add_firm_columns(frame, spec, tenancy, patents, bad_values, report, notes)
+    if "rd" in frame and "rd_capital" not in frame:  # a mapped stock is kept as given
+        frame["rd_capital"] = perpetual_inventory(
+            frame["firm_id"], frame["year"], frame["rd"], depreciation=delta, growth=growth
+        )
+        frame = frame[_ordered(frame.columns)]
     report = report.with_kept("financials", len(frame))
     warn_notes(notes)
     warn_drops(report)
@@ -181,12 +186,6 @@ def build_panel(
         drops=report,
         notes=notes,
     )
-    if "rd" in frame:
-        data = panel.data
-        data["rd_capital"] = perpetual_inventory(
-            data["firm_id"], data["year"], data["rd"], depreciation=delta, growth=growth
-        )
-        panel = panel.assign(rd_capital=data["rd_capital"].to_numpy())
     present = [c for c in logs if c in panel.data.columns]
     absent = [c for c in logs if c not in present]
     if absent and tuple(logs) != DEFAULT_LOGS:
@@ -297,5 +296,9 @@ def _add_firm_columns(
         frame = frame.merge(counts, on=["firm_id", "year"], how="left")
     if "founded" in frame:
         frame["age"] = frame["year"] - frame["founded"]
-    order = [c for c in _PANEL_ORDER if c in frame] + [c for c in frame if c not in _PANEL_ORDER]
-    return frame[order].reset_index(drop=True), report
+    return frame[_ordered(frame.columns)].reset_index(drop=True), report
+
+
+def _ordered(columns: pd.Index) -> list[str]:
+    """Columns in the panel's canonical order, unknown ones last in their own order."""
+    return [c for c in _PANEL_ORDER if c in columns] + [c for c in columns if c not in _PANEL_ORDER]

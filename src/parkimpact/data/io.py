@@ -148,11 +148,14 @@ def load_mapping(mapping: ColumnMapping | Mapping[str, Any] | str | Path | None)
     return ColumnMapping(**sections, base_dir=base_dir)
 
 
-def apply_mapping(frame: pd.DataFrame, section: Mapping[str, str], what: str) -> pd.DataFrame:
+def apply_mapping(
+    frame: pd.DataFrame, section: Mapping[str, str], what: str, *, keep_unmapped: bool = False
+) -> pd.DataFrame:
     """Select and rename the mapped columns (canonical = source) of ``frame``.
 
     An empty section means the frame already uses canonical names; it is returned
-    unchanged (as a copy).
+    unchanged (as a copy). With ``keep_unmapped`` the other columns are kept under
+    their own names (the price-index columns of a deflator table).
     """
     if not section:
         return frame.copy()
@@ -165,6 +168,14 @@ def apply_mapping(frame: pd.DataFrame, section: Mapping[str, str], what: str) ->
             raise DataFormatError(
                 f"mapping [{what}] {pairs} names a missing column: {exc}"
             ) from None
+    if keep_unmapped:
+        clash = [c for c in frame.columns if c in section and section[c] != c]
+        if clash:
+            raise DataFormatError(
+                f"mapping [{what}] must not rename a column onto an existing one; got {clash}. "
+                "Rename the source columns first."
+            )
+        return frame.rename(columns={v: k for k, v in section.items()})
     renamed = frame[list(section.values())].copy()
     renamed.columns = list(section.keys())
     return renamed

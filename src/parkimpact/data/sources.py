@@ -246,7 +246,7 @@ def patent_outcomes(
         ~inside,
         "patents",
         "patents",
-        "application year outside the firm's panel years",
+        "no panel row for the firm in the filing year (outside its years, or that row was dropped)",
         report,
     )
     report = report.with_kept("patents", len(frame))

@@ -1,0 +1,3 @@
+from parkimpact.cli import main
+
+raise SystemExit(main())
