@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,12 @@ import pytest
 
 from parkimpact import build_panel
 from parkimpact.data import load_mapping, read_table
-from parkimpact.errors import DataFormatError, DroppedRowsWarning, PanelStructureError
+from parkimpact.errors import (
+    DataFormatError,
+    DroppedRowsWarning,
+    PanelNoteWarning,
+    PanelStructureError,
+)
 
 MAPPING = {
     "financials": {
@@ -74,6 +80,7 @@ def sources() -> dict[str, pd.DataFrame]:
 
 
 def build(src: dict[str, pd.DataFrame], **kw: object) -> object:
+    warnings.simplefilter("ignore", PanelNoteWarning)  # notes are checked on panel.notes
     return build_panel(
         src["financials"],
         src["tenancy"],
@@ -86,8 +93,7 @@ def build(src: dict[str, pd.DataFrame], **kw: object) -> object:
 
 
 def test_hand_computed_panel(sources: dict[str, pd.DataFrame]) -> None:
-    with pytest.warns(Warning):
-        panel = build(sources)
+    panel = build(sources)
     d = panel.data.set_index(["firm_id", "year"])
     # real = nominal / (P/100), matched on year x industry
     assert d.loc[(1, 2000), "output"] == pytest.approx(100.0, rel=1e-14)

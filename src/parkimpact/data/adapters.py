@@ -134,12 +134,7 @@ def build_panel(
         rows in = rows kept + rows reported.
     """
     spec = load_mapping(mapping)
-    opts = dict(spec.options)
-    base = float(index_base if index_base is not None else opts.get("index_base", 100.0))
-    delta = float(
-        rd_depreciation if rd_depreciation is not None else opts.get("rd_depreciation", 0.15)
-    )
-    growth = float(rd_growth if rd_growth is not None else opts.get("rd_growth", 0.05))
+    base, delta, growth = _settings(spec, index_base, rd_depreciation, rd_growth)
     for name, value in (("bad_values", bad_values), ("duplicates", duplicates)):
         if value not in ("error", "drop"):
             raise ValueError(
@@ -194,6 +189,22 @@ def build_panel(
             "Map them in [financials] or leave them out of logs."
         )
     return panel.log(present, zeros=zeros) if present else panel
+
+
+def _settings(
+    spec: ColumnMapping,
+    index_base: float | None,
+    rd_depreciation: float | None,
+    rd_growth: float | None,
+) -> tuple[float, float, float]:
+    """Index base and perpetual-inventory settings: arguments win over [options]."""
+    opts = dict(spec.options)
+    chosen = (
+        index_base if index_base is not None else opts.get("index_base", 100.0),
+        rd_depreciation if rd_depreciation is not None else opts.get("rd_depreciation", 0.15),
+        rd_growth if rd_growth is not None else opts.get("rd_growth", 0.05),
+    )
+    return float(chosen[0]), float(chosen[1]), float(chosen[2])
 
 
 def _clean_financials(

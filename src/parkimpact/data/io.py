@@ -16,25 +16,23 @@ from parkimpact.errors import DataFormatError
 __all__ = ["read_table", "ColumnMapping", "load_mapping", "apply_mapping", "READERS"]
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _require_extra(module: str, path: Path) -> None:
     try:
-        import pyarrow  # noqa: F401
+        __import__(module)
     except ModuleNotFoundError as exc:
         raise ImportError(
             f"reading {path.name} needs the optional 'io' extra; got {exc}. "
             "Install it with: pip install 'parkimpact[io]'."
         ) from exc
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    _require_extra("pyarrow", path)
     return pd.read_parquet(path)
 
 
 def _read_excel(path: Path) -> pd.DataFrame:
-    try:
-        import openpyxl  # noqa: F401
-    except ModuleNotFoundError as exc:
-        raise ImportError(
-            f"reading {path.name} needs the optional 'io' extra; got {exc}. "
-            "Install it with: pip install 'parkimpact[io]'."
-        ) from exc
+    _require_extra("openpyxl", path)
     return pd.read_excel(path)
 
 
