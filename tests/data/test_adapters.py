@@ -211,3 +211,11 @@ def test_toml_mapping(tmp_path: Path) -> None:
     bad.write_text("[financial]\nfirm_id = 'id'\n")
     with pytest.raises(ValueError, match="mapping sections must be among"):
         load_mapping(bad)
+
+
+def test_missing_io_extra_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "fin.parquet"
+    path.write_bytes(b"")
+    monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)
+    with pytest.raises(ImportError, match=r"needs the optional 'io' extra.*pip install 'parkimpact\[io\]'"):
+        read_table(path)
