@@ -162,6 +162,14 @@ def test_family_keys_label_rows() -> None:
     frame = make_tidy(["att", "att"], [0.1, 0.2], [0.1, 0.1], keys={"event_time": [-1, 0]})
     result = table([frame])
     assert result.frame.iloc[::2, 0].tolist() == ["att (event_time=-1)", "att (event_time=0)"]
+    # unique terms are labelled by the term alone; boolean flags never label a row
+    flagged = make_tidy(
+        ["e-1", "e0"],
+        [0.1, 0.2],
+        [0.1, 0.1],
+        keys={"event_time": [-1, 0], "reference": [True, False]},
+    )
+    assert table([flagged]).frame.iloc[::2, 0].tolist() == ["e-1", "e0"]
 
 
 def test_text_has_a_rule_under_the_header(two_models: list[FakeResult]) -> None:

@@ -266,13 +266,17 @@ def _key_text(value: object) -> str | None:
 
 
 def _row_labels(frame: pd.DataFrame, position: int) -> list[str]:
-    """Label each row of a tidy frame: the term, plus its family keys if any."""
-    keys = tidy_keys(frame)
+    """Label each row of a tidy frame by its term; family keys are added only when the
+    term alone repeats (``"att (cohort=2004, year=2005)"``), and boolean flag columns
+    never label a row."""
+    terms = [render.plain(t) for t in frame["term"]]
+    if len(set(terms)) == len(terms):
+        return terms
+    keys = [k for k in tidy_keys(frame) if not pd.api.types.is_bool_dtype(frame[k].dtype)]
     labels: list[str] = []
-    for _, row in frame.iterrows():
+    for term, (_, row) in zip(terms, frame.iterrows(), strict=True):
         parts = [(k, _key_text(row[k])) for k in keys]
         described = ", ".join(f"{k}={v}" for k, v in parts if v is not None)
-        term = render.plain(row["term"])
         labels.append(f"{term} ({described})" if described else term)
     seen: set[str] = set()
     for label in labels:
@@ -419,8 +423,8 @@ def table(
         Column headers; default ``"(1)"``, ``"(2)"``, ...
     terms : sequence of str or None
         Rows to show, in this order; default every term in order of first
-        appearance. Terms of frames with family keys are labelled
-        ``"term (key=value, ...)"``, e.g. ``"att (event_time=-1)"``.
+        appearance. A term that repeats within a frame is labelled with its
+        family keys, ``"term (key=value, ...)"``, e.g. ``"att (event_time=-1)"``.
     term_labels : Mapping[str, str] or None
         Display names of terms (keys as in ``terms``); unknown keys are ignored.
     stars : sequence of float or None, default (0.10, 0.05, 0.01)
