@@ -3,9 +3,14 @@
 - :class:`TwoWayFE` -- static two-way fixed effects regression.
 - :class:`EventStudy` -- leads and lags of entry with a uniform (sup-t) band.
 - :class:`FirstDifference` -- first-difference regression over consecutive years.
+- :class:`BaconDecomposition` -- Goodman-Bacon decomposition of the static TWFE.
+- :class:`SunAbraham` -- interaction-weighted event study.
+- :class:`HonestDiD` -- sensitivity to violations of parallel trends (Rambachan-Roth).
 """
 
+from parkimpact.did.bacon import BaconDecomposition, BaconResult
 from parkimpact.did.event_study import EventStudy
+from parkimpact.did.honest import HonestDiD, HonestDiDResult, honest_ci
 from parkimpact.did.regression import FirstDifference, TwoWayFE
 from parkimpact.did.regression_results import (
     EventStudyResult,
@@ -13,8 +18,16 @@ from parkimpact.did.regression_results import (
     RegressionResult,
     TwoWayFEResult,
 )
+from parkimpact.did.sun_abraham import SunAbraham, SunAbrahamResult
 
 __all__ = [
+    "BaconDecomposition",
+    "BaconResult",
+    "HonestDiD",
+    "HonestDiDResult",
+    "honest_ci",
+    "SunAbraham",
+    "SunAbrahamResult",
     "EventStudy",
     "EventStudyResult",
     "FirstDifference",
