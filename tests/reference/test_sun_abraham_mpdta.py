@@ -29,12 +29,11 @@ References
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from tests.conftest import reference_file
 
 from parkimpact import FirmPanel
 from parkimpact.did.sun_abraham import SunAbraham, SunAbrahamResult
@@ -67,16 +66,6 @@ PYFIXEST_AGGREGATE = {  # event time: (estimate, standard error with fixed share
     2: (-0.1372587388894019, 0.03658947596376539),
     3: (-0.10081136308540292, 0.03450427191020727),
 }
-
-
-def reference_file(name: str) -> Path:
-    """tests/conftest.py's reference_file (path or skip), loaded without a package import."""
-    spec = importlib.util.spec_from_file_location(
-        "_parkimpact_tests_conftest_sa", Path(__file__).resolve().parents[1] / "conftest.py"
-    )
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module.reference_file(name)
 
 
 @pytest.fixture(scope="module")
