@@ -55,7 +55,7 @@ def _run(args: argparse.Namespace) -> int:
     from parkimpact.analysis import run_analysis
 
     result = run_analysis(args.config, output_dir=args.out, quiet=args.quiet)
-    print(result.panel.describe())
+    print(result.summary)
     print(f"\nWrote {len(result.outputs)} files and {result.manifest.name} to {result.output_dir}")
     return 0
 

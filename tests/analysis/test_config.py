@@ -43,7 +43,10 @@ def test_paths_resolve_inside_project(project: Path) -> None:
 def test_bad_configs(project: Path) -> None:
     path = project / "analyses" / "b.toml"
     path.write_text(GOOD + "\n[estimate]\nx = 1\n")
-    with pytest.raises(ValueError, match=r"sections must be among .*got \['estimate'\]"):
+    with pytest.raises(ValueError, match=r"'study' analysis must be among .*got \['estimate'\]"):
+        load_config(path)
+    path.write_text(GOOD.replace('seed = 7', 'seed = 7\nkind = "forecast"'))
+    with pytest.raises(ValueError, match=r"kind must be one of .*got 'forecast'"):
         load_config(path)
     path.write_text(GOOD.replace("seed = 7", "sed = 7"))
     with pytest.raises(ValueError, match=r"\[analysis\] keys must be among .*got \['sed'\]"):

@@ -126,3 +126,14 @@ def test_run_without_config_outside_a_project(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError, match="parkimpact run needs a configuration"):
         run_analysis(quiet=True)
+
+
+def test_failed_run_keeps_previous_outputs(project: Path, first_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = project / "output" / "small"
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    broken = project / "analyses" / "broken.toml"
+    broken.write_text(CONFIG.replace("data/example/mapping.toml", "data/example/missing.toml"))
+    with pytest.raises(FileNotFoundError):
+        run_analysis(broken, output_dir=out, quiet=True)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert not out.with_name("small.partial").exists()

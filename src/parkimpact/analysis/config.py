@@ -14,11 +14,7 @@ __all__ = ["AnalysisConfig", "load_config", "find_project_root", "DEFAULT_CONFIG
 #: The analysis ``parkimpact run`` performs when given no configuration.
 DEFAULT_CONFIG = Path("analyses") / "hsinchu_style.toml"
 
-_SECTIONS = {
-    "analysis": {"name", "seed", "output"},
-    "data": {"mapping", "bad_values", "duplicates", "exits", "zeros", "logs"},
-    "describe": {"variables"},
-}
+_ANALYSIS_KEYS = frozenset({"name", "seed", "output", "kind"})
 
 
 def find_project_root(start: Path) -> Path:
@@ -54,6 +50,11 @@ class AnalysisConfig:
     def name(self) -> str:
         """Analysis name (``[analysis] name``)."""
         return str(self.settings["analysis"].get("name", "analysis"))
+
+    @property
+    def kind(self) -> str:
+        """Analysis kind (``[analysis] kind``, default ``"study"``)."""
+        return str(self.settings["analysis"].get("kind", "study"))
 
     @property
     def seed(self) -> int:
@@ -121,24 +122,33 @@ def load_config(
 
 
 def _validate(settings: Mapping[str, Any]) -> None:
-    unknown = [s for s in settings if s not in _SECTIONS]
-    if unknown:
+    from parkimpact.analysis.kinds import get_kind
+
+    if "analysis" not in settings:
         raise ValueError(
-            f"configuration sections must be among {sorted(_SECTIONS)}; got {unknown}. "
+            f"configuration must have an [analysis] section; got {sorted(settings)}. "
+            "See analyses/hsinchu_style.toml for an example."
+        )
+    extra = sorted(set(settings["analysis"]) - _ANALYSIS_KEYS)
+    if extra:
+        raise ValueError(
+            f"[analysis] keys must be among {sorted(_ANALYSIS_KEYS)}; got {extra}. "
             "Check the spelling."
         )
-    if "analysis" not in settings or "data" not in settings:
+    kind = get_kind(str(settings["analysis"].get("kind", "study")))
+    unknown = [s for s in settings if s != "analysis" and s not in kind.sections]
+    if unknown:
         raise ValueError(
-            "configuration must have [analysis] and [data] sections; got "
-            f"{sorted(settings)}. See analyses/hsinchu_style.toml for an example."
+            f"configuration sections of a {kind.name!r} analysis must be among "
+            f"{sorted(['analysis', *kind.sections])}; got {unknown}. Check the spelling."
         )
-    for section, keys in _SECTIONS.items():
+    for section, keys in kind.sections.items():
         extra = sorted(set(settings.get(section, {})) - keys)
         if extra:
             raise ValueError(
                 f"[{section}] keys must be among {sorted(keys)}; got {extra}. Check the spelling."
             )
-    if "mapping" not in settings["data"]:
+    if kind.name == "study" and "mapping" not in settings.get("data", {}):
         raise ValueError(
             '[data] must name the column mapping of the sources (mapping = "...toml"); got none.'
         )

@@ -86,7 +86,7 @@ def write_manifest(
         "config": config_text,
         "project_root": str(project_root),
         "inputs": {
-            name: {"path": str(p.relative_to(project_root)), "sha256": sha256_file(p)}
+            name: {"path": _shown_path(p, project_root), "sha256": sha256_file(p)}
             for name, p in sorted(inputs.items())
         },
         "outputs": {
@@ -97,6 +97,14 @@ def write_manifest(
     path = out_dir / MANIFEST_NAME
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
+
+
+def _shown_path(path: Path, root: Path) -> str:
+    """A path relative to the project, or to its parent for shared reference data."""
+    for base in (root, root.parent):
+        if path.resolve().is_relative_to(base.resolve()):
+            return path.resolve().relative_to(base.resolve()).as_posix()
+    return str(path)
 
 
 def read_manifest(out_dir: Path) -> dict[str, Any]:
