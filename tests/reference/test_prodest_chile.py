@@ -15,6 +15,22 @@ with prodest's defaults: stage 1 a second-degree polynomial in state and proxy
 (in free inputs, state and proxy for ACF), a cubic law of motion, lags only
 across consecutive years. The estimates are GMM/NLS solutions printed to three
 decimals, so the tolerance is 1e-3 (STYLE.md: GMM/NLS elasticities 1e-3).
+
+Wooldridge: ``prodestWRDG`` in 1.0.1 is the IV version (package NEWS, 1.0.1:
+"changed prodestWRDG - implemented the IV version"; source R/prodestWRDG.R of
+the CRAN release, https://rdrr.io/cran/prodest/src/R/prodestWRDG.R). It
+stacks both Wooldridge (2009) equations on the rows where every lag exists
+(lags by calendar year, ``lagPanel``): regressors ``(fX, sX, c)`` over
+``(fX, sX, c_lag)`` and instruments ``(fX_lag, sX, c)`` over
+``(fX_lag, sX, c_lag)``, with ``c = (sX, pX, sX*pX, sX^2, pX^2)``, so all
+coefficients (including the polynomial's) are shared, and regresses the
+stacked output on a constant and the regressors projected on the instruments
+without a constant. ``Wooldridge(convention="prodest")`` implements that
+convention; the default ``"textbook"`` one (2SLS of the second equation alone,
+``prodestROB``) is recorded separately. Other variants checked on this panel
+(skilled, unskilled, capital): the stacked form with the constant among the
+instruments (proper 2SLS) 0.2494, 0.2170, 0.1476; the stacked form with lags
+over rows instead of years 0.2372, 0.2103, 0.1532.
 """
 
 from __future__ import annotations
@@ -102,24 +118,21 @@ def test_acf_started_at_the_local_point_still_finishes_at_the_global_one(
     assert "user" in local[0].labels
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "prodest 1.0.1's prodestWRDG source is not available; under the documented 1.0.1 "
-        "conventions (prodestROB form: 2SLS of y on free, state and the lagged degree-2 "
-        "polynomial, free inputs instrumented by their lags) the estimate is 0.2548, 0.2180, "
-        "0.1601, not the recorded 0.246, 0.214, 0.145"
-    ),
-)
 def test_wooldridge_iv_materials_proxy(panel: FirmPanel) -> None:
-    # README: Wooldridge one-step IV 0.246, 0.214, 0.145
-    result = _fit(Wooldridge(**INPUTS, proxy="pX"), panel)
+    # README: Wooldridge one-step IV 0.246, 0.214, 0.145 (prodestWRDG, prodest 1.0.1)
+    result = _fit(Wooldridge(**INPUTS, proxy="pX", convention="prodest"), panel)
     _close(result.params, (0.246, 0.214, 0.145))
+    assert result.n_second_stage == 1944  # plant-years with the previous year observed
+    # full precision of the reproduction, so that a change is noticed
+    assert result.params[["fX1", "fX2", "sX"]].to_numpy() == pytest.approx(
+        (0.245648, 0.214146, 0.144679), abs=1e-6
+    )
 
 
 def test_wooldridge_iv_matches_the_prodest_rob_form(panel: FirmPanel) -> None:
-    # Closed form, checked against statsmodels-free 2SLS by hand in
-    # tests/tfp/test_estimators.py; recorded here so a change is noticed.
+    # Textbook convention (2SLS of the second equation, prodestROB's form), checked
+    # against linearmodels' IV2SLS in tests/tfp/test_results.py; recorded here so a
+    # change is noticed.
     result = _fit(Wooldridge(**INPUTS, proxy="pX"), panel)
     assert result.params[["fX1", "fX2", "sX"]].to_numpy() == pytest.approx(
         (0.254801, 0.218014, 0.160103), abs=1e-6

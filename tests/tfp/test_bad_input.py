@@ -185,6 +185,16 @@ def test_exit_correction_needs_exits() -> None:
         ),
         (lambda: Wooldridge(**KW, proxy="m", method="ols"), ValueError, "method must be 'iv'"),
         (
+            lambda: Wooldridge(**KW, proxy="m", convention="stata"),
+            ValueError,
+            "convention must be 'textbook' or 'prodest'",
+        ),
+        (
+            lambda: Wooldridge(**KW, proxy="m", method="gmm", convention="prodest"),
+            ValueError,
+            "defined for method='iv' only",
+        ),
+        (
             lambda: RDParkElasticity(output="y", fixed_effects="year"),
             ValueError,
             "fixed_effects must be",
