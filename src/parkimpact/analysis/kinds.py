@@ -62,6 +62,7 @@ def register(
 
 def get_kind(name: str) -> AnalysisKind:
     """The registered kind ``name`` (the built-in kinds are loaded on first use)."""
+    import parkimpact.analysis.replications  # noqa: F401  (registers "replication")
     import parkimpact.analysis.study_kind  # noqa: F401  (registers "study")
 
     if name not in KINDS:
