@@ -12,8 +12,15 @@ Compared:
   "next available control" union-find over the sorted controls.
 * ``core`` -- :func:`parkimpact.matching._nn.greedy_sorted` (MatchIt rules:
   stable data-order tie-breaking, both-side search, caliper per side).
+* ``baseline_unstable`` -- the same with NumPy's default (unstable) sort:
+  faster, but ties are not broken in data order, so not MatchIt's matches when
+  scores tie. Shown because parkimpact sorts with
+  :func:`parkimpact.matching._nn.stable_argsort` (the unstable sort plus a
+  repair of tied runs), which gains most of that speed while keeping the
+  stable order: ``fit`` is measured against both.
 * ``fit`` -- :class:`parkimpact.matching.NearestNeighborMatch` ``.fit`` end to
-  end (input checks, drop report, weights, matched-set table).
+  end (input checks, drop report, weights; the matched-set table and
+  subclasses are built when first read, so they are not timed).
 * ``sklearn`` -- ``sklearn.neighbors.NearestNeighbors`` (with replacement only;
   it has no matching without replacement).
 
@@ -22,12 +29,20 @@ environment and both fit their own propensity model, so they cannot take a
 supplied score. Peak memory is measured with :mod:`tracemalloc` (numpy
 allocations included) and reported per unit.
 
-Run: ``python benchmarks/bench_matching.py [--sizes small|all]``.
+Timing: after one untimed call per method (which also records the peak memory),
+every method is called ``--repeats`` times (default 7), interleaved and rotating
+the starting method each round, so that changes in machine load affect all
+methods alike; the table reports the median (and min/max) seconds and the ratio
+of medians to the baseline.
+
+Run: ``python benchmarks/bench_matching.py [--sizes small|large|all] [--repeats 7]``
+(``large``: the (10k, 100k) and (100k, 1M) workloads).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import time
 import tracemalloc
 import warnings
@@ -50,9 +65,11 @@ def make_scores(n1: int, n0: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray
     return p, treated
 
 
-def baseline_with_replacement(p: np.ndarray, treated: np.ndarray) -> np.ndarray:
+def baseline_with_replacement(
+    p: np.ndarray, treated: np.ndarray, kind: str = "stable"
+) -> np.ndarray:
     controls = np.flatnonzero(~treated)
-    order = np.argsort(p[controls], kind="stable")
+    order = np.argsort(p[controls], kind=kind)
     values = p[controls][order]
     q = p[treated]
     right = np.clip(np.searchsorted(values, q), 0, values.size - 1)
@@ -61,12 +78,14 @@ def baseline_with_replacement(p: np.ndarray, treated: np.ndarray) -> np.ndarray:
     return controls[order][np.where(take_left, left, right)]
 
 
-def baseline_without_replacement(p: np.ndarray, treated: np.ndarray, caliper: float) -> np.ndarray:
+def baseline_without_replacement(
+    p: np.ndarray, treated: np.ndarray, caliper: float, kind: str = "stable"
+) -> np.ndarray:
     controls = np.flatnonzero(~treated)
-    order = np.argsort(p[controls], kind="stable")
+    order = np.argsort(p[controls], kind=kind)
     values = p[controls][order]
     units = np.flatnonzero(treated)
-    units = units[np.argsort(-p[units], kind="stable")]
+    units = units[np.argsort(-p[units], kind=kind)]
     ins = np.searchsorted(values, p[units]).tolist()
     vals = values.tolist()
     qs = p[units].tolist()
@@ -109,15 +128,38 @@ def sklearn_with_replacement(p: np.ndarray, treated: np.ndarray) -> np.ndarray:
     return nn.kneighbors(p[treated][:, None], return_distance=False)[:, 0]
 
 
-def measure(fn: Callable[[], object]) -> tuple[float, float]:
-    """Seconds of one timed call (after tracemalloc has recorded the peak of another)."""
+def peak_bytes(fn: Callable[[], object]) -> float:
+    """Peak traced allocation of one call (numpy buffers included)."""
+    gc.collect()
     tracemalloc.start()
     fn()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start, peak
+    return float(peak)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds of one call, after a garbage collection, with the collector paused."""
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+def alternate(methods: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
+    """Time every method ``repeats`` times, interleaved: round r starts at method r mod m,
+    so that drifts in machine load fall on all methods alike."""
+    names = list(methods)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        for j in range(len(names)):
+            name = names[(r + j) % len(names)]
+            times[name].append(timed(methods[name]))
+    return times
 
 
 def _cases(
@@ -127,12 +169,16 @@ def _cases(
     return {
         "with replacement": {
             "baseline": lambda: baseline_with_replacement(p, treated),
+            "baseline_unstable": lambda: baseline_with_replacement(p, treated, "quicksort"),
             "core": lambda: greedy_sorted(p, treated, k=1, replace=True, order=order),
             "fit": lambda: NearestNeighborMatch("t", distance="p", replace=True).fit(frame),
             "sklearn": lambda: sklearn_with_replacement(p, treated),
         },
         "without replacement, caliper 0.2 SD": {
             "baseline": lambda: baseline_without_replacement(p, treated, caliper),
+            "baseline_unstable": lambda: baseline_without_replacement(
+                p, treated, caliper, "quicksort"
+            ),
             "core": lambda: greedy_sorted(
                 p, treated, k=1, replace=False, order=order, caliper=caliper
             ),
@@ -141,7 +187,7 @@ def _cases(
     }
 
 
-def run(sizes: list[tuple[int, int]]) -> pd.DataFrame:
+def run(sizes: list[tuple[int, int]], repeats: int) -> pd.DataFrame:
     rows = []
     for n1, n0 in sizes:
         p, treated = make_scores(n1, n0)
@@ -150,21 +196,24 @@ def run(sizes: list[tuple[int, int]]) -> pd.DataFrame:
         frame = pd.DataFrame({"t": treated.astype(np.int8), "p": p})
         cases = _cases(p, treated, order, caliper, frame)
         for workload, methods in cases.items():
-            base_time = None
-            for name, fn in methods.items():
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    seconds, peak = measure(fn)
-                base_time = seconds if name == "baseline" else base_time
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                peaks = {name: peak_bytes(fn) for name, fn in methods.items()}  # also warms up
+                times = alternate(methods, repeats)
+            base = float(np.median(times["baseline"]))
+            for name, seconds in times.items():
+                median = float(np.median(seconds))
                 rows.append(
                     {
                         "treated": n1,
                         "controls": n0,
                         "workload": workload,
                         "method": name,
-                        "seconds": round(seconds, 4),
-                        "ratio_to_baseline": round(seconds / base_time, 2),
-                        "peak_bytes_per_unit": round(peak / (n1 + n0), 1),
+                        "median_s": round(median, 4),
+                        "min_s": round(min(seconds), 4),
+                        "max_s": round(max(seconds), 4),
+                        "ratio_to_baseline": round(median / base, 2),
+                        "peak_bytes_per_unit": round(peaks[name] / (n1 + n0), 1),
                     }
                 )
                 print(rows[-1], flush=True)
@@ -173,9 +222,11 @@ def run(sizes: list[tuple[int, int]]) -> pd.DataFrame:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", choices=["small", "all"], default="all")
+    parser.add_argument("--sizes", choices=["small", "large", "all"], default="all")
+    parser.add_argument("--repeats", type=int, default=7, help="timed calls per method")
     args = parser.parse_args()
-    table = run(SIZES[:1] if args.sizes == "small" else SIZES)
+    sizes = {"small": SIZES[:1], "large": SIZES[1:], "all": SIZES}[args.sizes]
+    table = run(sizes, max(args.repeats, 1))
     print(table.to_string(index=False))
 
 

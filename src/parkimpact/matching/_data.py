@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from numbers import Integral, Real
 
 import numpy as np
@@ -89,6 +90,11 @@ def check_int(value: object, name: str, minimum: int) -> int:
 
 def _binary(series: pd.Series, name: str) -> np.ndarray:
     """Boolean treatment from a 0/1 or boolean column (missing values already dropped)."""
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        numbers = series.to_numpy(dtype=float)
+        is_one = numbers == 1.0
+        if (is_one | (numbers == 0.0)).all():  # the common case, without hashing the column
+            return is_one
     values = pd.unique(series)
     as_float = pd.to_numeric(pd.Series(values), errors="coerce")
     if as_float.isna().any() or not set(as_float.tolist()) <= {0.0, 1.0}:
@@ -98,6 +104,16 @@ def _binary(series: pd.Series, name: str) -> np.ndarray:
             f"value(s): {shown}. Recode the treatment to 0 for controls and 1 for treated units."
         )
     return pd.to_numeric(series).to_numpy(dtype=float) == 1.0
+
+
+@cache
+def _empty_report() -> DropReport:
+    return DropReport()
+
+
+def _new_report() -> DropReport:
+    """An empty drop report whose empty frame is a fresh object (a shallow copy of a cached one)."""
+    return DropReport(frame=_empty_report().frame.copy(deep=False))
 
 
 def prepare(
@@ -156,7 +172,7 @@ def prepare(
                 f"{examples(data[column].dropna())}). Convert it with pd.to_numeric or encode "
                 "categories as indicator columns."
             )
-    drops = DropReport().with_rows_in(SOURCE, len(data))
+    drops = _new_report().with_rows_in(SOURCE, len(data))
     keep = np.ones(len(data), dtype=bool)
     for column in needed:
         missing = data[column].isna().to_numpy() & keep
@@ -170,8 +186,12 @@ def prepare(
                 row=rows.astype(float),
             )
             keep &= ~missing
-    positions = np.flatnonzero(keep)
-    frame = data.iloc[positions]
+    if keep.all():  # nothing dropped: a shallow copy (copy-on-write keeps it a snapshot)
+        positions = np.arange(len(data))
+        frame = data.copy(deep=False)
+    else:
+        positions = np.flatnonzero(keep)
+        frame = data.iloc[positions]
     treated = _binary(frame[treatment], treatment)
     n_treated = int(treated.sum())
     if n_treated == 0 or n_treated == len(treated):

@@ -18,18 +18,32 @@ Conventions (those of MatchIt 4.x, ``method = "nearest"``):
   costs :math:`O((n_1 k + n_0)\\,\\alpha(n_0))` after the sort.
 * With replacement there is no interaction between focal units and the search
   is fully vectorised: ``k`` steps of a two-pointer merge around each unit's
-  insertion point.
+  insertion point. The matching order is irrelevant (MatchIt ignores
+  ``m.order`` with replacement too).
 
-No treated x control matrix is ever formed.
+No treated x control matrix is ever formed. Sorting dominates the cost; it uses
+:func:`stable_argsort`, the order of a stable sort computed by the faster
+unstable sort plus a repair of tied runs.
 """
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Matches", "SortedControls", "sorted_controls", "greedy_sorted", "kdtree_match"]
+__all__ = [
+    "Matches",
+    "SortedControls",
+    "stable_argsort",
+    "sorted_controls",
+    "greedy_sorted",
+    "kdtree_match",
+]
+
+_TIE_SAMPLE = 2048
+"""Values inspected by :func:`stable_argsort` to decide whether ties are common."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,11 +70,62 @@ class Matches:
 
     @classmethod
     def from_pairs(cls, focal: np.ndarray, control: np.ndarray, rank: np.ndarray) -> Matches:
-        """Build from pairs, computing the within-focal-unit weights."""
-        order = np.lexsort((rank, focal))
-        focal, control, rank = focal[order], control[order], rank[order]
-        _, inverse, counts = np.unique(focal, return_inverse=True, return_counts=True)
-        return cls(focal, control, rank, 1.0 / counts[inverse])
+        """Build from pairs, computing the within-focal-unit weights.
+
+        The pairs are put in (focal, rank) order; pairs that already are (the
+        matchers below emit them so) are not sorted again.
+        """
+        if focal.size > 1:
+            step = np.diff(focal)
+            in_order = (step > 0) | ((step == 0) & (np.diff(rank) >= 0))
+            if not in_order.all():
+                order = np.lexsort((rank, focal))
+                focal, control, rank = focal[order], control[order], rank[order]
+        if focal.size == 0:
+            return cls(focal, control, rank, np.empty(0))
+        starts = np.flatnonzero(np.concatenate(([True], focal[1:] != focal[:-1])))
+        counts = np.diff(np.append(starts, focal.size))
+        return cls(focal, control, rank, np.repeat(1.0 / counts, counts))
+
+
+def stable_argsort(values: np.ndarray) -> np.ndarray:
+    """The permutation of a stable sort of ``values`` (ties in index order).
+
+    NumPy's default (unstable) sort of floats is markedly faster than its
+    stable sort. When a strided sample of ``values`` shows no repeated value,
+    the unstable order is computed and the runs of equal values are put back in
+    index order (a small sort of the tied positions only); otherwise, or when
+    ties turn out to be common, the stable sort is used directly. Either way
+    the result equals ``np.argsort(values, kind="stable")`` for values without
+    NaN (distances are checked to be finite before matching).
+    """
+    return _stable_sort(values)[0]
+
+
+def _stable_sort(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`stable_argsort` and the sorted values."""
+    n = values.size
+    sample = values[:: max(1, n // _TIE_SAMPLE)]
+    if n < 2 or np.unique(sample).size < sample.size:
+        order = np.argsort(values, kind="stable")
+        return order, values[order]
+    order = np.argsort(values)
+    ordered = values[order]
+    equal = ordered[1:] == ordered[:-1]
+    n_tied = int(np.count_nonzero(equal))
+    if n_tied == 0:
+        return order, ordered
+    if n_tied > n // 64:
+        order = np.argsort(values, kind="stable")
+        return order, values[order]
+    in_run = np.zeros(n, dtype=bool)
+    in_run[1:] = equal
+    in_run[:-1] |= equal
+    where = np.flatnonzero(in_run)
+    run = np.cumsum(~np.concatenate(([False], equal)))[where]
+    members = order[where]
+    order[where] = members[np.lexsort((members, run))]
+    return order, ordered  # tied runs hold equal values: the sorted values are unchanged
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,12 +160,34 @@ def _tie_corrected_insert(
     values: np.ndarray, rows: np.ndarray, d_focal: np.ndarray, focal_rows: np.ndarray
 ) -> np.ndarray:
     """Insertion points in (distance, row) order; only exact ties need the row comparison."""
-    left = np.searchsorted(values, d_focal, side="left")
-    right = np.searchsorted(values, d_focal, side="right")
-    tied = np.flatnonzero(right > left)
-    for t in tied.tolist():  # rare: only focal units sharing a distance with some control
-        left[t] += int(np.searchsorted(rows[left[t] : right[t]], focal_rows[t]))
-    return left
+    insert = np.searchsorted(values, d_focal, side="left")
+    if values.size == 0:
+        return insert
+    at = np.minimum(insert, values.size - 1)
+    tied = np.flatnonzero(values[at] == d_focal)
+    if tied.size == 0:
+        return insert
+    right = np.searchsorted(values, d_focal[tied], side="right")
+    if tied.size > 64:  # many ties: count the controls before each unit in (distance, row) order
+        return _merge_insert(values, rows, d_focal, focal_rows)
+    for t, stop in zip(tied.tolist(), right.tolist(), strict=True):
+        start = int(insert[t])
+        insert[t] = start + int(np.searchsorted(rows[start:stop], focal_rows[t]))
+    return insert
+
+
+def _merge_insert(
+    values: np.ndarray, rows: np.ndarray, d_focal: np.ndarray, focal_rows: np.ndarray
+) -> np.ndarray:
+    """Insertion points by one stable sort of controls and focal units together."""
+    key = np.concatenate([values, d_focal])
+    label = np.concatenate([rows, focal_rows])
+    merged = np.lexsort((label, key))
+    is_control = merged < values.size
+    before = np.cumsum(is_control) - is_control
+    insert = np.empty(d_focal.size, dtype=np.intp)
+    insert[merged[~is_control] - values.size] = before[~is_control]
+    return insert
 
 
 def sorted_controls(
@@ -110,14 +197,13 @@ def sorted_controls(
     focal_rows = np.flatnonzero(focal)
     if strata is None:
         controls = np.flatnonzero(~focal)
-        order = np.argsort(distance[controls], kind="stable")
+        order, values = _stable_sort(distance[controls])
         rows = controls[order]
-        values = distance[rows]
         insert = _tie_corrected_insert(values, rows, distance[focal_rows], focal_rows)
         low = np.zeros(focal_rows.size, dtype=np.intp)
         high = np.full(focal_rows.size, rows.size, dtype=np.intp)
         return SortedControls(rows, values, insert, low, high, focal_rows)
-    order = np.argsort(distance, kind="stable")
+    order = stable_argsort(distance)
     order = order[np.argsort(strata[order], kind="stable")]
     is_control = ~focal[order]
     before = np.cumsum(is_control) - is_control  # controls strictly before each position
@@ -131,39 +217,43 @@ def sorted_controls(
     return SortedControls(rows, distance[rows], insert, low, high, focal_rows)
 
 
+def _pairs(sc: SortedControls, chosen: np.ndarray) -> Matches:
+    """Matches from a (k, n_focal) array of chosen sorted-control slots (-1: none)."""
+    focal_slots, rank = np.nonzero(chosen.T >= 0)  # focal-major, rank-minor: already in order
+    control = sc.rows[chosen[rank, focal_slots]]
+    return Matches.from_pairs(sc.focal_rows[focal_slots], control, rank)
+
+
 def _with_replacement(
     sc: SortedControls, distance: np.ndarray, k: int, axis: np.ndarray, caliper: float
 ) -> Matches:
     """k rounds of a vectorised two-pointer merge around each insertion point."""
     d_focal = distance[sc.focal_rows]
-    a_focal = axis[sc.focal_rows]
-    a_controls = axis[sc.rows]
+    use_caliper = bool(np.isfinite(caliper))
+    a_focal = axis[sc.focal_rows] if use_caliper else d_focal
+    a_controls = axis[sc.rows] if use_caliper else sc.values
     left = sc.insert - 1
     right = sc.insert.copy()
     alive = np.ones(sc.focal_rows.size, dtype=bool)
-    focal_out, control_out, rank_out = [], [], []
+    chosen = np.full((k, sc.focal_rows.size), -1, dtype=np.intp)
     last = max(sc.values.size - 1, 0)
     for r in range(k):
         ok_left = alive & (left >= sc.low)
         ok_right = alive & (right < sc.high)
         li, ri = np.clip(left, 0, last), np.clip(right, 0, last)
-        ok_left &= np.abs(a_focal - a_controls[li]) <= caliper
-        ok_right &= np.abs(a_focal - a_controls[ri]) <= caliper
-        gap_left = np.abs(d_focal - sc.values[li])
-        gap_right = np.abs(sc.values[ri] - d_focal)
+        if use_caliper:  # a left candidate is never above the unit, a right one never below
+            ok_left &= a_focal - a_controls[li] <= caliper
+            ok_right &= a_controls[ri] - a_focal <= caliper
+        gap_left = d_focal - sc.values[li]
+        gap_right = sc.values[ri] - d_focal
         take_left = ok_left & (~ok_right | (gap_left <= gap_right))
         take_right = ok_right & ~take_left
         found = take_left | take_right
-        chosen = np.where(take_left, li, ri)
-        focal_out.append(sc.focal_rows[found])
-        control_out.append(sc.rows[chosen[found]])
-        rank_out.append(np.full(int(found.sum()), r, dtype=np.intp))
+        chosen[r] = np.where(take_left, li, np.where(take_right, ri, -1))
         left = left - take_left
         right = right + take_right
         alive = found
-    return Matches.from_pairs(
-        np.concatenate(focal_out), np.concatenate(control_out), np.concatenate(rank_out)
-    )
+    return _pairs(sc, chosen)
 
 
 def _without_replacement(
@@ -174,60 +264,61 @@ def _without_replacement(
     axis: np.ndarray,
     caliper: float,
 ) -> Matches:
-    """Greedy matching in ``order`` with union-find "next available control" lookups."""
-    m = sc.values.size
-    # left_up[j + 1] leads to the nearest available sorted control <= j (slot 0: none);
-    # right_up[j] leads to the nearest available sorted control >= j (slot m: none).
-    left_up = list(range(m + 1))
-    right_up = list(range(m + 1))
-    values = sc.values.tolist()
-    same_axis = axis is distance
-    a_controls = values if same_axis else axis[sc.rows].tolist()
+    """Greedy matching in ``order`` with union-find "next available control" lookups.
+
+    Slot ``j`` of ``to_left`` points towards the nearest available control at
+    sorted position ``<= j - 1``, slot ``j`` of ``to_right`` towards the nearest
+    at position ``>= j``; only slots of used controls are stored (a slot that is
+    absent points to itself), so no structure of the size of the control group
+    is built. Lookups halve the paths they walk. The per-unit inputs are laid
+    out in matching order so that the loop reads them sequentially.
+    """
+    values = array("d", np.ascontiguousarray(sc.values, dtype=np.float64).tobytes())
+    same_axis = axis is distance or not np.isfinite(caliper)
+    a_values = values if same_axis else array("d", axis[sc.rows].astype(np.float64).tobytes())
     slot = np.empty(distance.size, dtype=np.intp)
     slot[sc.focal_rows] = np.arange(sc.focal_rows.size)
-    sequence = slot[order]
-    ins, low, high = sc.insert.tolist(), sc.low.tolist(), sc.high.tolist()
-    d_focal = distance[sc.focal_rows].tolist()
-    a_focal = d_focal if same_axis else axis[sc.focal_rows].tolist()
-    use_caliper = bool(np.isfinite(caliper))
-    n_focal = sc.focal_rows.size
-    chosen_by_round: list[list[int]] = []
-    remaining = m
-    for _ in range(k):
-        chosen_now = [-1] * n_focal
-        for i in sequence.tolist():
-            if remaining == 0:
-                break
-            j = ins[i]
-            while left_up[j] != j:  # nearest available control <= ins - 1 (path halving)
-                left_up[j] = left_up[left_up[j]]
-                j = left_up[j]
+    sequence = slot[order]  # focal slots in matching order
+    d_focal = distance[sc.focal_rows[sequence]]
+    columns = [sc.insert[sequence], d_focal, d_focal if same_axis else axis[order]]
+    columns += [sc.low[sequence], sc.high[sequence]]
+    to_left: dict[int, int] = {}
+    to_right: dict[int, int] = {}
+    chosen = np.full((k, sc.focal_rows.size), -1, dtype=np.intp)
+    for r in range(k):
+        chosen_now = [-1] * sequence.size
+        rows = zip(*(c.tolist() for c in columns), strict=True)
+        for t, (start, di, ai, low, high) in enumerate(rows):
+            j = start
+            while j in to_left:
+                step = to_left[j]
+                if step in to_left:
+                    step = to_left[j] = to_left[step]
+                j = step
             lj = j - 1
-            j = ins[i]
-            while right_up[j] != j:  # nearest available control >= ins
-                right_up[j] = right_up[right_up[j]]
-                j = right_up[j]
-            rj = j
-            di = d_focal[i]
-            if lj < low[i] or (use_caliper and abs(a_focal[i] - a_controls[lj]) > caliper):
+            j = start
+            while j in to_right:
+                step = to_right[j]
+                if step in to_right:
+                    step = to_right[j] = to_right[step]
+                j = step
+            if lj < low or ai - a_values[lj] > caliper:
                 lj = -1
-            if rj >= high[i] or (use_caliper and abs(a_controls[rj] - a_focal[i]) > caliper):
-                rj = -1
-            if lj >= 0 and (rj < 0 or di - values[lj] <= values[rj] - di):
-                chosen = lj
-            elif rj >= 0:
-                chosen = rj
-            else:
+            if j >= high or a_values[j] - ai > caliper:
+                j = -1
+            if lj >= 0 and (j < 0 or di - values[lj] <= values[j] - di):
+                j = lj
+            elif j < 0:
                 continue
-            left_up[chosen + 1] = chosen
-            right_up[chosen] = chosen + 1
-            remaining -= 1
-            chosen_now[i] = chosen
-        chosen_by_round.append(chosen_now)
-    chosen_all = np.asarray(chosen_by_round, dtype=np.intp).reshape(k, n_focal)
-    rank, focal_slots = np.nonzero(chosen_all >= 0)
-    control_slots = chosen_all[rank, focal_slots]
-    return Matches.from_pairs(sc.focal_rows[focal_slots], sc.rows[control_slots], rank)
+            to_left[j + 1] = j
+            to_right[j] = j + 1
+            chosen_now[t] = j
+        found = np.asarray(chosen_now, dtype=np.intp)
+        chosen[r, sequence] = found
+        keep = found >= 0  # units left without a match cannot get one in later rounds
+        sequence = sequence[keep]
+        columns = [c[keep] for c in columns]
+    return _pairs(sc, chosen)
 
 
 def greedy_sorted(

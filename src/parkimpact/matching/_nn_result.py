@@ -16,7 +16,7 @@ from parkimpact.matching.results import MatchResult
 if TYPE_CHECKING:
     from parkimpact.matching.nearest import NearestNeighborMatch
 
-__all__ = ["build_result", "matching_weights"]
+__all__ = ["build_result", "matching_weights", "unmatched_focal"]
 
 
 def matching_weights(matches: Matches, focal: np.ndarray) -> np.ndarray:
@@ -27,39 +27,20 @@ def matching_weights(matches: Matches, focal: np.ndarray) -> np.ndarray:
     difference in means.
     """
     n = focal.size
-    k, _ = var.usage(matches, n)
     weights = np.zeros(n)
-    weights[np.unique(matches.focal)] = 1.0
-    used = (~focal) & (k > 0)
-    weights[used] = k[used] * used.sum() / k[used].sum()
+    weights[matches.focal] = 1.0
+    k = np.bincount(matches.control, weights=matches.weight, minlength=n)
+    used = k > 0  # matched units of the other group only: focal units are never controls
+    k_used = k[used]
+    weights[used] = k_used * k_used.size / k_used.sum()
     return weights
 
 
-def _matches_frame(matches: Matches, index: pd.Index, score: np.ndarray | None) -> pd.DataFrame:
-    labels = np.asarray(index)
-    gap = (
-        np.abs(score[matches.focal] - score[matches.control])
-        if score is not None
-        else np.full(matches.focal.size, np.nan)
-    )
-    return pd.DataFrame(
-        {
-            "focal": labels[matches.focal],
-            "control": labels[matches.control],
-            "rank": matches.rank,
-            "weight": matches.weight,
-            "distance_gap": gap,
-        }
-    )
-
-
-def _subclass(matches: Matches, index: pd.Index, replace: bool) -> pd.Series | None:
-    if replace:
-        return None
-    codes, first = np.unique(matches.focal, return_inverse=True)
-    rows = np.concatenate([codes, matches.control])
-    ids = np.concatenate([np.arange(codes.size), first]) + 1
-    return pd.Series(ids, index=np.asarray(index)[rows], name="subclass").sort_index()
+def unmatched_focal(matches: Matches, focal: np.ndarray) -> np.ndarray:
+    """Row positions of focal units without any match (empty when all are matched)."""
+    has = np.zeros(focal.size, dtype=bool)
+    has[matches.focal] = True
+    return np.flatnonzero(focal & ~has)
 
 
 def _standard_errors(
@@ -105,10 +86,10 @@ def _metric_space(
     if est.mahalanobis:
         x, _ = design_matrix(prepared.frame, est.mahalanobis)
         return whiten(x, prepared.treated, est.metric)
-    if est.covariates:
-        # conditional variances are functions of the covariates (Abadie-Imbens 2006)
-        x, _ = design_matrix(prepared.frame, est.covariates)
-        return whiten(x, prepared.treated, "sample")
+    # Matching on a score is matching on that one variable: the conditional variances of the
+    # Abadie-Imbens formulas are Var(Y | score, group), estimated among neighbours in the score.
+    # Neighbours in the covariates would estimate Var(Y | X, group), which leaves out the
+    # variation of E[Y | X] within a level set of the score and understates the variance.
     if score is None:
         raise ValueError("a distance is required for the variance; got none.")
     return score[:, None]
@@ -194,7 +175,7 @@ def build_result(
     index = prepared.frame.index
     weights = matching_weights(matches, focal)
     drops = prepared.drops
-    unmatched = np.setdiff1d(np.flatnonzero(focal), matches.focal)
+    unmatched = unmatched_focal(matches, focal)
     notes = [_describe(est, width)]
     if unmatched.size:
         drops = drops.record(
@@ -221,19 +202,24 @@ def build_result(
         std_error=errors.get(se_type, float("nan")),
         se_type=se_type,
         std_errors=errors,
-        weights=pd.Series(weights, index=index, name="weights"),
+        weights=_series(weights, index, "weights"),
         treated=prepared.treated,
         frame=prepared.frame,
         covariates=tuple(est.covariates) or tuple(est.mahalanobis),
-        scores=None if score is None else pd.Series(score, index=index, name="distance"),
+        scores=_series(score, index, "distance"),
         drops=drops,
         spec=est.spec(),
         notes=tuple(notes),
-        matches=_matches_frame(matches, index, score),
-        subclass=_subclass(matches, index, est.replace),
+        pairs=matches,
+        paired=not est.replace,
         estimate_unadjusted=raw,
         caliper_width=None if not np.isfinite(width) else width,
     )
+
+
+def _series(values: np.ndarray | None, index: pd.Index, name: str) -> pd.Series | None:
+    """A Series over ``values`` without copying them (they are not written to afterwards)."""
+    return None if values is None else pd.Series(values, index=index, name=name, copy=False)
 
 
 def _describe(est: NearestNeighborMatch, width: float) -> str:

@@ -13,7 +13,11 @@ with :math:`s = 1` for the ATT and :math:`s = -1` for the ATC. A unit
 *Abadie-Imbens (2006)*. The conditional variances :math:`\sigma^2(X_l)` are
 estimated by matching each unit to its :math:`J` nearest neighbours in its own
 group, :math:`\hat\sigma^2_l = \tfrac{J}{J+1}(Y_l - \bar Y_{\mathcal J_J(l)})^2`,
-and the variance of the population average effect is
+in the variables matched on: the Mahalanobis covariates, or the score itself
+when matching on a (propensity) score, whose conditional variance
+:math:`\mathrm{Var}(Y \mid p(X), W)` includes the variation of
+:math:`E[Y \mid X, W]` within a level set of the score. The variance of the
+population average effect is
 
 .. math:: \hat V = \frac{1}{N_F^2}\Big[\sum_{i \in F}
    \big(Y_i - \hat Y_i - s\hat\tau\big)^2

@@ -37,7 +37,6 @@ from parkimpact.matching import _variance as var
 from parkimpact.matching._data import check_names, check_positive, design_matrix, prepare
 from parkimpact.matching._nn import Matches
 from parkimpact.matching._nn_result import matching_weights
-from parkimpact.matching.nearest import whiten
 from parkimpact.matching.propensity import PropensityScore
 from parkimpact.matching.results import MatchResult
 
@@ -175,12 +174,8 @@ class KernelMatch:
         rows = np.unique(matches.focal)
         estimate = sign * float(np.mean(y[rows] - y_hat[rows]))
         kk, kk2 = var.usage(matches, n)
-        if self.covariates:
-            x, _ = design_matrix(prepared.frame, self.covariates)
-            z = whiten(x, prepared.treated, "sample")
-        else:
-            z = score[:, None]
-        sigma2 = var.neighbour_variance(y, z, prepared.treated, self.variance_matches)
+        # conditional variances given the score matched on (see parkimpact.matching._variance)
+        sigma2 = var.neighbour_variance(y, score[:, None], prepared.treated, self.variance_matches)
         population, sample = var.ai_variance(
             y, y_hat, rows, sigma2, kk, kk2, ~focal, sign * estimate
         )
@@ -220,14 +215,7 @@ class KernelMatch:
                 }
             ),
             notes=(f"{self.kernel} kernel, bandwidth {self.bandwidth}",),
-            matches=pd.DataFrame(
-                {
-                    "focal": np.asarray(index)[matches.focal],
-                    "control": np.asarray(index)[matches.control],
-                    "rank": matches.rank,
-                    "weight": matches.weight,
-                }
-            ),
+            pairs=matches,
             estimate_unadjusted=estimate,
         )
 

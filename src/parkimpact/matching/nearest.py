@@ -37,7 +37,7 @@ from parkimpact.matching._data import (
     design_matrix,
     prepare,
 )
-from parkimpact.matching._nn import Matches, greedy_sorted, kdtree_match
+from parkimpact.matching._nn import Matches, greedy_sorted, kdtree_match, stable_argsort
 from parkimpact.matching.propensity import PropensityResult, PropensityScore
 from parkimpact.matching.results import MatchResult
 
@@ -245,7 +245,8 @@ class NearestNeighborMatch:
         axis, width = self._caliper(score)
         self._check_k(focal)
         strata = self._strata(prepared.frame)
-        order = self._order(score, focal)
+        # with replacement the order cannot change the matches (MatchIt ignores it too)
+        order = np.flatnonzero(focal) if self.replace else self._order(score, focal)
         matches = self._match(prepared, score, focal, order, strata, axis, width)
         if matches.focal.size == 0:
             raise IdentificationError(self._no_match_message(score, width))
@@ -339,7 +340,7 @@ class NearestNeighborMatch:
         if order == "random":
             return np.random.default_rng(self.seed).permutation(rows)
         values = score[rows] if order == "smallest" else -score[rows]
-        return rows[np.argsort(values, kind="stable")]
+        return rows[stable_argsort(values)]
 
     def _match(
         self,

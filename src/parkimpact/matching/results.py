@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from parkimpact.data.drops import DropReport
+from parkimpact.matching._nn import Matches
 from parkimpact.matching.balance import BalanceResult, balance_table
 from parkimpact.report.tidy import ModelInfo, ResultBase, make_tidy
 
@@ -161,16 +163,17 @@ class EffectResult(ResultBase):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class MatchResult(EffectResult):
-    """Result of nearest-neighbour matching.
+    """Result of nearest-neighbour, radius or kernel matching.
 
     Attributes
     ----------
-    matches : pandas.DataFrame
-        One row per (focal unit, match): ``focal`` and ``control`` (index
-        labels of the data), ``rank`` (round of the match), ``weight``
-        (within the focal unit, summing to one) and ``distance_gap``.
-    subclass : pandas.Series or None
-        Matched-set id of every matched unit (without replacement only).
+    pairs : Matches or None
+        The matched sets as arrays of row positions in :attr:`frame` (one
+        entry per focal unit and match); :attr:`matches` and
+        :attr:`subclass` are built from them when first read.
+    paired : bool
+        Whether each control serves one focal unit (matching without
+        replacement), so that matched sets form subclasses.
     estimate_unadjusted : float
         The estimate without bias correction (equal to ``estimate`` when no
         bias adjustment was requested).
@@ -178,10 +181,55 @@ class MatchResult(EffectResult):
         Caliper in the units of the distance (or of its logit).
     """
 
-    matches: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
-    subclass: pd.Series | None = None
+    pairs: Matches | None = field(default=None, repr=False)
+    paired: bool = False
     estimate_unadjusted: float = float("nan")
     caliper_width: float | None = None
+
+    @cached_property
+    def matches(self) -> pd.DataFrame:
+        """One row per (focal unit, match), in focal-unit order.
+
+        Columns ``focal`` and ``control`` (index labels of the data), ``rank``
+        (round of the match), ``weight`` (within the focal unit, summing to one)
+        and ``distance_gap`` (absolute difference in the distance; NaN without
+        one). Built on first access.
+        """
+        pairs = self._pairs()
+        labels = self.frame.index.to_numpy()
+        if self.scores is None:
+            gap = np.full(pairs.focal.size, np.nan)
+        else:
+            score = self.scores.to_numpy()
+            gap = np.abs(score[pairs.focal] - score[pairs.control])
+        return pd.DataFrame(
+            {
+                "focal": labels[pairs.focal],
+                "control": labels[pairs.control],
+                "rank": pairs.rank,
+                "weight": pairs.weight,
+                "distance_gap": gap,
+            }
+        )
+
+    @cached_property
+    def subclass(self) -> pd.Series | None:
+        """Matched-set id (1, 2, ...) of every matched unit, by index label; None with
+        replacement. Built on first access."""
+        if not self.paired:
+            return None
+        pairs = self._pairs()
+        codes, first = np.unique(pairs.focal, return_inverse=True)
+        rows = np.concatenate([codes, pairs.control])
+        ids = np.concatenate([np.arange(codes.size), first]) + 1
+        labels = self.frame.index.to_numpy()[rows]
+        return pd.Series(ids, index=labels, name="subclass").sort_index()
+
+    def _pairs(self) -> Matches:
+        if self.pairs is None:
+            empty = np.empty(0, dtype=np.intp)
+            return Matches(empty, empty, empty, np.empty(0))
+        return self.pairs
 
     def matched_data(self) -> pd.DataFrame:
         """The matched units with columns ``weights`` and ``subclass`` (MatchIt's match.data)."""
