@@ -1,4 +1,4 @@
-"""Command line: ``parkimpact run | simulate | verify`` (argument parsing only)."""
+"""Command line: ``parkimpact run | simulate | verify | paper`` (argument parsing only)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     ver = sub.add_parser("verify", help="check an output folder's hashes by re-running it")
     ver.add_argument("output_dir", type=Path)
+
+    paper = sub.add_parser(
+        "paper",
+        help="copy analysis tables and figures into the paper and compile it (never refits)",
+        description=(
+            "Copy tables/*.tex and figures/*.png of finished analysis output folders into "
+            "PAPER_DIR/generated/ and compile PAPER_DIR/main.tex with latexmk (or pdflatex). "
+            "No model is refitted. Exit status: 0 done, 1 inputs or TeX failed, "
+            "3 TeX not installed (the inputs are copied)."
+        ),
+    )
+    paper.add_argument(
+        "--output",
+        dest="outputs",
+        metavar="OUTPUT_DIR",
+        type=Path,
+        nargs="+",
+        action="extend",
+        default=None,
+        help="output folder(s) to copy from (default: output/hsinchu_style and "
+        "output/replications/*)",
+    )
+    paper.add_argument(
+        "--paper-dir",
+        type=Path,
+        default=None,
+        help="folder holding main.tex (default: paper)",
+    )
+    paper.add_argument("--no-compile", action="store_true", help="only copy the inputs")
     return parser
 
 
@@ -90,10 +119,27 @@ def _verify(args: argparse.Namespace) -> int:
     return 1
 
 
+#: Exit status of ``parkimpact paper`` when no TeX is installed (the inputs are copied).
+NO_TEX_STATUS = 3
+
+
+def _paper(args: argparse.Namespace) -> int:
+    from parkimpact.analysis.paper import PaperError, build_paper
+
+    try:
+        build = build_paper(args.outputs, args.paper_dir, compile=not args.no_compile)
+    except PaperError as exc:
+        print(f"parkimpact paper: {exc}", file=sys.stderr)
+        return 1
+    status = build.compiled.status
+    print(build.summary(), file=sys.stderr if status in ("failed", "no_tex") else sys.stdout)
+    return {"failed": 1, "no_tex": NO_TEX_STATUS}.get(status, 0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``parkimpact`` command."""
     args = build_parser().parse_args(argv)
-    handlers = {"run": _run, "simulate": _simulate, "verify": _verify}
+    handlers = {"run": _run, "simulate": _simulate, "verify": _verify, "paper": _paper}
     return handlers[args.command](args)
 
 
