@@ -25,6 +25,7 @@ for the ATT, to pass as ``weights`` to :class:`~parkimpact.did.EventStudy` or
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, asdict, dataclass, field
 from types import MappingProxyType
@@ -38,7 +39,7 @@ from parkimpact.data.drops import DropReport
 from parkimpact.data.panel import FirmPanel
 from parkimpact.did import EventStudy
 from parkimpact.did.regression_results import EventStudyResult
-from parkimpact.errors import IdentificationError
+from parkimpact.errors import DroppedRowsWarning, IdentificationError
 from parkimpact.matching._data import check_int, check_names
 from parkimpact.matching.balance import BalanceResult, balance_table
 from parkimpact.matching.nearest import NearestNeighborMatch
@@ -53,6 +54,76 @@ _TREAT = "_treated"
 
 def _role(panel: FirmPanel, name: str) -> str:
     return panel.roles.declared().get(name, name)
+
+
+_SOURCE = "matching"
+"""Source of the base-year rows of the cohort cross-sections in the drop report."""
+
+
+@dataclass(eq=False)
+class _Cohorts:
+    """Running state of :meth:`PSMDiD.fit`: matched cohorts, stacks and base-year drops.
+
+    Every base-year row of a cohort cross-section is counted in ``rows_in``; it
+    is either kept (used by the matching, in ``sections``) or recorded in
+    ``report`` with a reason. Treated firms left without a match stay in
+    ``sections`` with weight 0 and are recorded too (they leave the estimate).
+    """
+
+    matched: dict[int, MatchResult] = field(default_factory=dict)
+    stacks: list[pd.DataFrame] = field(default_factory=list)
+    sections: list[pd.DataFrame] = field(default_factory=list)
+    features: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    report: DropReport = field(default_factory=DropReport)
+    rows_in: int = 0
+
+    def record(self, reason: str, units: Sequence[object], base_year: int) -> None:
+        units = np.asarray(units, dtype=object)
+        self.report = self.report.record(
+            _SOURCE,
+            "PSMDiD",
+            reason,
+            unit=units,
+            time=np.full(len(units), float(base_year)),
+            warn=False,
+        )
+
+    def add_rows(self, section: pd.DataFrame, reasons: pd.Series, base_year: int) -> None:
+        """Count a cross-section and record its incomplete rows."""
+        self.rows_in += len(section)
+        incomplete = reasons.dropna()
+        for reason in pd.unique(incomplete):
+            self.record(str(reason), incomplete.index[incomplete == reason], base_year)
+
+    def add_matcher_drops(self, drops: DropReport, base_year: int) -> None:
+        """Carry the rows a cohort's matcher dropped, with its reasons."""
+        frame = drops.frame
+        for reason in pd.unique(frame["reason"]):
+            units = frame.loc[frame["reason"] == reason, "unit"]
+            self.record(str(reason).replace("focal unit", "treated firm"), units, base_year)
+
+    def skip(self, complete: pd.DataFrame, g: int, why: str) -> None:
+        """Note a cohort that cannot be matched and record its complete rows."""
+        self.notes.append(f"cohort {g}: {why}; skipped")
+        self.record("cohort not matched (see the result's notes)", complete.index, g - 1)
+
+    def finish(self) -> DropReport:
+        """The drop report with its accounting; warns once if rows were dropped."""
+        n = len(self.report)
+        report = self.report.with_rows_in(_SOURCE, self.rows_in).with_kept(
+            _SOURCE, self.rows_in - n
+        )
+        if n:
+            detail = "; ".join(f"{r.reason}: {r.rows}" for r in report.counts().itertuples())
+            self.notes.append(f"{n} base-year row(s) dropped from the matching (see .drops)")
+            warnings.warn(
+                f"{n} of {self.rows_in} base-year row(s) dropped from the PSMDiD matching "
+                f"({detail}). See the drop report (.drops, source 'matching') for the rows.",
+                DroppedRowsWarning,
+                stacklevel=3,
+            )
+        return report
 
 
 @dataclass(frozen=True)
@@ -118,6 +189,13 @@ class PSMDiD:
     def fit(self, panel: FirmPanel) -> PSMDiDResult:
         """Match within every cohort, stack and estimate the event study.
 
+        Base-year rows that cannot enter a matching (a missing matching
+        variable, too few pre-entry years for the outcome trend, a cohort that
+        cannot be matched) and treated firms left without a match are recorded
+        in the result's ``drops`` under source ``"matching"`` with their reasons
+        and base year, and one :class:`~parkimpact.errors.DroppedRowsWarning`
+        gives their count.
+
         Raises
         ------
         ValueError
@@ -135,31 +213,17 @@ class PSMDiD:
         exact = self.exact
         if exact is None:
             exact = () if panel.roles.industry is None else (panel.roles.industry,)
-        data = panel.data
-        cohorts = sorted(pd.unique(data[panel.roles.entry].dropna()))
-        matched: dict[int, MatchResult] = {}
-        stacks, sections, notes = [], [], []
-        drops = DropReport()
+        cohorts = sorted(pd.unique(panel.data[panel.roles.entry].dropna()))
+        run = _Cohorts()
         for g in cohorts:
-            section, features = self._cross_section(panel, int(g), tuple(exact))
-            if section is None or section[_TREAT].sum() == 0:
-                notes.append(f"cohort {int(g)}: no treated firm observed at the base year; skipped")
-                continue
-            try:
-                result = self._matcher(features, tuple(exact)).fit(section)
-            except IdentificationError as exc:
-                notes.append(f"cohort {int(g)}: not matched ({exc})")
-                continue
-            matched[int(g)] = result
-            drops = drops.merge(result.drops)
-            sections.append(section.assign(_weight=result.weights.to_numpy(), _cohort=int(g)))
-            stacks.append(self._stack(panel, int(g), result))
-        if not stacks:
+            self._fit_cohort(panel, int(g), tuple(exact), run)
+        if not run.stacks:
             raise IdentificationError(
                 f"at least one cohort must be matched; got none of {len(cohorts)} cohort(s): "
-                f"{'; '.join(notes[:3])}. Check the base-year data and the covariates."
+                f"{'; '.join(run.notes[:3])}. Check the base-year data and the covariates."
             )
-        stacked = self._panel(panel, pd.concat(stacks, ignore_index=True))
+        drops = run.finish()
+        stacked = self._panel(panel, pd.concat(run.stacks, ignore_index=True))
         study = EventStudy(
             self.outcome,
             window=self.window,
@@ -172,11 +236,11 @@ class PSMDiD:
         ).fit(stacked)
         return PSMDiDResult(
             event_study=study,
-            cohorts=MappingProxyType(matched),
-            sections=pd.concat(sections),
-            features=tuple(features),
-            drops=drops,
-            notes=tuple(notes),
+            cohorts=MappingProxyType(run.matched),
+            sections=pd.concat(run.sections),
+            features=tuple(run.features),
+            drops=panel.drops.merge(drops),
+            notes=tuple(run.notes),
             spec=MappingProxyType(
                 {
                     "estimator": "PSMDiD",
@@ -186,6 +250,38 @@ class PSMDiD:
                 }
             ),
         )
+
+    def _fit_cohort(self, panel: FirmPanel, g: int, exact: tuple[str, ...], run: _Cohorts) -> None:
+        """Match cohort ``g`` and add its section, stack, drops and notes to ``run``."""
+        section, features, reasons = self._cross_section(panel, g, exact)
+        if section is None or section[_TREAT].sum() == 0:
+            run.notes.append(f"cohort {g}: no treated firm observed at the base year; skipped")
+            return
+        run.add_rows(section, reasons, g - 1)
+        complete = section.loc[reasons.isna().to_numpy()]
+        groups = complete[_TREAT].value_counts()
+        if groups.get(1, 0) == 0 or groups.get(0, 0) == 0:
+            who = "treated" if groups.get(1, 0) == 0 else "never-treated"
+            run.skip(
+                complete, g, f"no {who} firm with complete matching variables at the base year"
+            )
+            return
+        try:
+            with warnings.catch_warnings():
+                # the matcher's drops are recorded in run (with reasons) and warned about once
+                warnings.simplefilter("ignore", DroppedRowsWarning)
+                result = self._matcher(features, exact).fit(complete)
+        except IdentificationError as exc:
+            run.skip(complete, g, f"not matched ({exc})")
+            return
+        run.add_matcher_drops(result.drops, g - 1)
+        weights = result.weights
+        # the matcher's kept rows, aligned by unit id (its weights carry the unit index)
+        kept = complete.loc[weights.index].assign(_weight=weights.to_numpy(), _cohort=g)
+        run.matched[g] = result
+        run.features = features
+        run.sections.append(kept)
+        run.stacks.append(self._stack(panel, g, result))
 
     def _matcher(self, features: Sequence[str], exact: tuple[str, ...]) -> NearestNeighborMatch:
         return NearestNeighborMatch(
@@ -200,28 +296,60 @@ class PSMDiD:
 
     def _cross_section(
         self, panel: FirmPanel, g: int, exact: tuple[str, ...]
-    ) -> tuple[pd.DataFrame | None, list[str]]:
-        """Firms entering in ``g`` and never-treated firms at base year ``g - 1``."""
+    ) -> tuple[pd.DataFrame | None, list[str], pd.Series]:
+        """Firms entering in ``g`` and never-treated firms at base year ``g - 1``.
+
+        Returns the cross-section (index: unit id), the matching variables and,
+        per row, why it cannot enter the matching (missing for complete rows).
+        """
         data, unit, time = panel.data, panel.roles.unit, panel.roles.time
         entry = panel.roles.entry
         base = data.loc[data[time] == g - 1]
         base = base.loc[(base[entry] == g) | base[entry].isna()]
         if base.empty:
-            return None, []
+            return None, [], pd.Series(dtype=object)
         columns = [unit, *self.covariates, *exact]
         section = base[list(dict.fromkeys(columns))].copy()
         section[_TREAT] = (base[entry] == g).astype(int).to_numpy()
         features = list(self.covariates)
         y = data.set_index([unit, time])[self.outcome]
+        level = base[self.outcome].to_numpy()
+        observed = np.ones(len(base), dtype=bool)
         if self.match_on_level:
-            section["_y_pre"] = base[self.outcome].to_numpy()
+            section["_y_pre"] = level
             features.append("_y_pre")
         if self.trend_years:
             keys = pd.MultiIndex.from_arrays([base[unit], base[time] - self.trend_years])
-            earlier = y.reindex(keys).to_numpy()
-            section["_y_trend"] = base[self.outcome].to_numpy() - earlier
+            observed = keys.isin(y.index)
+            section["_y_trend"] = level - y.reindex(keys).to_numpy()
             features.append("_y_trend")
-        return section.set_index(unit, drop=False), features
+        section = section.set_index(unit, drop=False)
+        return section, features, self._drop_reasons(section, level, observed, exact)
+
+    def _drop_reasons(
+        self, section: pd.DataFrame, level: np.ndarray, observed: np.ndarray, exact: Sequence[str]
+    ) -> pd.Series:
+        """First reason (in the matcher's column order) why each base-year row is incomplete."""
+        lag, outcome = self.trend_years, self.outcome
+        checks = [(section[c].isna(), f"missing {c} at the base year") for c in self.covariates]
+        if self.match_on_level or lag:
+            checks.append((pd.isna(level), f"missing {outcome} at the base year"))
+        if lag:
+            why = f"too few pre-entry years for the outcome trend with trend_years={lag}"
+            checks.append(
+                (~observed, f"firm not observed {lag} year(s) before the base year, {why}")
+            )
+            checks.append(
+                (
+                    section["_y_trend"].isna(),
+                    f"missing {outcome} {lag} year(s) before the base year",
+                )
+            )
+        checks.extend((section[c].isna(), f"missing {c} at the base year") for c in exact)
+        reasons = np.full(len(section), None, dtype=object)
+        for missing, reason in checks:
+            reasons[np.asarray(missing, dtype=bool) & pd.isna(reasons)] = reason
+        return pd.Series(reasons, index=section.index, name="reason")
 
     def _stack(self, panel: FirmPanel, g: int, result: MatchResult) -> pd.DataFrame:
         data, unit, time = panel.data, panel.roles.unit, panel.roles.time
@@ -255,11 +383,19 @@ class PSMDiDResult(ResultBase):
     cohorts : Mapping[int, MatchResult]
         The matching of each cohort.
     sections : pandas.DataFrame
-        Stacked base-year cross-sections with matching weights (``_weight``).
+        Stacked base-year cross-sections of the matched cohorts: the rows each
+        matching used (complete matching variables), with their matching
+        weights (``_weight``, aligned by unit id) and ``_cohort``; treated
+        firms left without a match have weight 0 (and are in ``drops``).
     features : tuple of str
         Variables of the propensity score.
     drops : DropReport
-        Firms dropped in the matchings.
+        The panel's drop report plus, under source ``"matching"``, the
+        base-year rows of the cohort cross-sections that did not enter the
+        estimate (missing matching variables, too few pre-entry years for the
+        trend, unmatched cohorts, treated firms without a match), with their
+        reason and base year; for that source rows in = rows kept + rows
+        reported.
     notes : tuple of str
         Skipped cohorts and other notes.
     spec : Mapping[str, Any]
