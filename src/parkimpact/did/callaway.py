@@ -47,12 +47,17 @@ from parkimpact.data.panel import FirmPanel
 from parkimpact.did._cs_cells import WidePanel, plan_cells, to_wide
 from parkimpact.did._cs_estimate import CellEstimates, estimate_cells
 from parkimpact.did._cs_prepare import PreparedData, prepare_panel, warn_small_cohorts
-from parkimpact.did.cs_results import GroupTimeATT, InferenceSettings, thin_blas
+from parkimpact.did.cs_results import (
+    PRETEST_FIRMS_PER_CELL,
+    GroupTimeATT,
+    InferenceSettings,
+    thin_blas,
+)
 from parkimpact.errors import OverlapWarning, ParkImpactWarning
 from parkimpact.inference import FEW_CLUSTERS, FewClustersWarning, InfluenceFunction, WaldTest
 from parkimpact.inference.seeds import as_seed_sequence, recorded_seed
 
-__all__ = ["CallawaySantAnna", "CellsWithoutControlsWarning"]
+__all__ = ["CallawaySantAnna", "CellsWithoutControlsWarning", "PRETEST_FIRMS_PER_CELL"]
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 MethodName = Literal["dr", "dr_improved", "ipw", "reg"]
@@ -131,6 +136,9 @@ class CallawaySantAnna:
         Seed of the bootstrap (fresh entropy, recorded in the result, if None).
     level : float, default 0.95
         Confidence level.
+    pretest_min_treated : int or None, default 10
+        Treated firms required per tested pre-entry cell in the joint pre-test
+        (see Notes); None tests every pre-entry cell, as R ``did`` does.
 
     Notes
     -----
@@ -142,6 +150,32 @@ class CallawaySantAnna:
     years, so :math:`ATT(g, t)` is the effect among cohort firms observed in
     :math:`b` and :math:`t` (for a balanced panel this is R's panel
     estimator).
+
+    The pre-test is the Wald test that the pre-entry :math:`ATT(g, t)` are
+    jointly zero (R ``did``'s ``W``), restricted to cells whose joint
+    covariance the data can estimate. Over the :math:`m_g` pre-entry cells of
+    cohort :math:`g`, the cohort-firm part of :math:`\hat V` is a sample
+    covariance of its :math:`n_g` firms, of rank at most :math:`n_g - 1`.
+    With :math:`m_g \ge n_g` the other directions carry only the much
+    smaller comparison-firm noise, so :math:`\hat V` understates the
+    variance there by orders of magnitude and :math:`W` explodes even when
+    parallel trends hold (:math:`10^4` and more on panels of many cohorts of
+    a few firms with long pre-periods); no eigenvalue cut-off of the
+    pseudo-inverse repairs this, since those eigenvalues are not rounding
+    noise. With :math:`m_g` below but near :math:`n_g` the statistic is
+    still far from :math:`\chi^2_{m_g}` (with the :math:`1/n` variance,
+    Hotelling's :math:`T^2` has mean :math:`m_g n_g / (n_g - m_g - 2)`).
+    Each cohort therefore enters with its pre-entry cells closest to entry,
+    the :math:`k`-th of them only while its first :math:`k` cells have at
+    least :data:`~parkimpact.did.cs_results.PRETEST_FIRMS_PER_CELL`
+    :math:`\times k` treated firms each (``n_treated``); cells with zero
+    variance are left out as in R. ``pretest_min_treated`` sets that number
+    (default 10); ``None`` tests every pre-entry cell with positive variance,
+    as R ``did`` does. ``result.pretest_cells`` lists every
+    pre-entry cell and whether it was tested; with large cohorts (R's
+    ``mpdta``) every cell is. Even so, cells of 10-20 firms give heavy-tailed
+    statistics (their standard errors rest on few firms), so a rejection
+    driven by such cells deserves a look at ``pretest_cells``.
     """
 
     outcome: str
@@ -159,8 +193,16 @@ class CallawaySantAnna:
     bootstrap_weights: BootstrapWeights = "rademacher"
     seed: int | None = None
     level: float = 0.95
+    pretest_min_treated: int | None = PRETEST_FIRMS_PER_CELL
 
     def __post_init__(self) -> None:
+        if self.pretest_min_treated is not None and (
+            not isinstance(self.pretest_min_treated, int) or self.pretest_min_treated < 1
+        ):
+            raise ValueError(
+                "pretest_min_treated must be a positive integer or None; got "
+                f"{self.pretest_min_treated!r}. Use None to test every pre-entry cell (as R did)."
+            )
         if not isinstance(self.outcome, str):
             raise TypeError(f"outcome must be a column name; got {self.outcome!r}.")
         if self.covariates is not None and (
@@ -350,12 +392,14 @@ class CallawaySantAnna:
         index = pd.MultiIndex.from_frame(
             cells[[c for c in ("subgroup", "cohort", "year") if c in cells]]
         )
+        pretest, pretest_cells = _pretest(settings, inf, cells, se, self.pretest_min_treated)
         return GroupTimeATT(
             att=pd.Series(est.att, index=index, name="att"),
             std_errors=pd.Series(se, index=index, name="std_error"),
             influence=inf,
             cells=cells,
-            pretest=_pretest(settings, inf, cells, se),
+            pretest=pretest,
+            pretest_cells=pretest_cells,
             cells_without_controls=est.missing,
             drops=prepared.drops,
             spec=self._spec(panel, prepared, settings),
@@ -498,14 +542,43 @@ def _cell_names(cells: pd.DataFrame, by: str | None) -> list[str]:
 
 
 def _pretest(
-    settings: InferenceSettings, inf: InfluenceFunction, cells: pd.DataFrame, se: np.ndarray
-) -> WaldTest | None:
-    """Wald test that every pre-entry ATT(g, t) with a positive variance is zero."""
+    settings: InferenceSettings,
+    inf: InfluenceFunction,
+    cells: pd.DataFrame,
+    se: np.ndarray,
+    min_treated: int | None,
+) -> tuple[WaldTest | None, pd.DataFrame]:
+    """Wald test that the testable pre-entry ATT(g, t) are zero, and the pre-entry cells.
+
+    A cell is testable when its variance is positive and it is the ``k``-th
+    such cell of its cohort counted from entry backwards, with at least
+    ``PRETEST_FIRMS_PER_CELL * k`` treated firms in each of those ``k`` cells
+    (see the notes of :class:`CallawaySantAnna`).
+    """
     pre = ~cells["post"].to_numpy(dtype=bool) & ~cells["reference"].to_numpy(dtype=bool)
-    pre &= np.isfinite(se)
-    if not pre.any():
-        return None
-    return settings.wald(inf, np.flatnonzero(pre))
+    keys = [c for c in ("subgroup", "cohort") if c in cells]
+    table = cells.loc[pre, [*keys, "year", "event_time", "n_treated"]].copy()
+    table["estimate"] = inf.estimates[pre]
+    table["std_error"] = se[pre]
+    positive = np.isfinite(table["std_error"].to_numpy())
+    ordered = table.loc[positive].sort_values([*keys, "event_time"], ascending=False)
+    groups = ordered.groupby(keys, sort=False)
+    support = groups["n_treated"].cummin().to_numpy()
+    rank = groups.cumcount().to_numpy() + 1
+    tested = pd.Series(False, index=table.index)
+    tested[ordered.index] = support >= (min_treated or 0) * rank
+    table["tested"] = tested.to_numpy()
+    table["reason"] = np.where(
+        table["tested"],
+        "",
+        np.where(positive, "too few treated firms for a joint test", "zero variance"),
+    )
+    table = table.reset_index(drop=True)
+    table.attrs["min_treated"] = min_treated
+    chosen = np.flatnonzero(pre)[table["tested"].to_numpy()]
+    if chosen.size == 0:
+        return None, table
+    return settings.wald(inf, chosen), table
 
 
 def _firm_table(wide: WidePanel) -> pd.DataFrame:

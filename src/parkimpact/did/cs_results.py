@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -39,9 +39,20 @@ from parkimpact.report.tidy import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["InferenceSettings", "GroupTimeATT", "AggregatedATT", "AggregationKind", "thin_blas"]
+__all__ = [
+    "InferenceSettings",
+    "GroupTimeATT",
+    "AggregatedATT",
+    "AggregationKind",
+    "PRETEST_FIRMS_PER_CELL",
+    "thin_blas",
+]
 
 AggregationKind = Literal["simple", "dynamic", "group", "calendar"]
+
+PRETEST_FIRMS_PER_CELL: Final[int] = 10
+"""Treated firms a cohort needs for each pre-entry cell it contributes to the pre-test."""
+
 _KEY_OF_KIND: dict[str, str | None] = {
     "simple": None,
     "dynamic": "event_time",
@@ -138,6 +149,26 @@ def _summary_cells(frame: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, 
     return pd.DataFrame(cells, dtype=object), "l" * (1 + len(keys)) + "r" * 6
 
 
+def _pretest_note(cells: pd.DataFrame) -> str:
+    """Which pre-entry cells the pre-test leaves out, and why."""
+    left = cells.loc[~cells["tested"].to_numpy(dtype=bool)]
+    few = left.loc[left["reason"] != "zero variance"]
+    parts = []
+    if len(few):
+        cohorts = len(few.groupby([c for c in ("subgroup", "cohort") if c in few]))
+        parts.append(
+            f"{len(few)} cell(s) of {cohorts} cohort(s) with too few treated "
+            "firms (each cohort enters with its cells closest to entry, one per "
+            f"{cells.attrs.get('min_treated', PRETEST_FIRMS_PER_CELL)} treated firms: the "
+            "covariance of more cells, estimated from "
+            "fewer firms, is near-singular and inflates W)"
+        )
+    if len(left) > len(few):
+        parts.append(f"{len(left) - len(few)} cell(s) with zero variance")
+    head = "Pre-test left out " if cells["tested"].any() else "Pre-test not computed, left out "
+    return head + " and ".join(parts) + "; see pretest_cells"
+
+
 def _footer(info: ModelInfo) -> list[str]:
     lines = [f"Dependent variable: {info.dependent}"] if info.dependent else []
     if info.n_obs is not None:
@@ -202,8 +233,9 @@ class GroupTimeATT(_SummaryMixin):
         ``event_time``, ``post``, ``reference``, ``n_treated``,
         ``n_control`` (and ``subgroup``), in the order of ``att``.
     pretest : WaldTest or None
-        Wald test that every pre-entry ATT(g, t) is zero (None without
-        pre-entry cells).
+        Wald test that the pre-entry ATT(g, t) in ``pretest_cells`` marked
+        ``tested`` are zero; ``df`` is the rank of their covariance (None
+        when no pre-entry cell is testable).
     cells_without_controls : pandas.DataFrame
         Cells that could not be estimated (``cohort``, ``year``,
         ``base_year``, ``n_treated``, ``n_control``, ``reason``); they are
@@ -229,6 +261,14 @@ class GroupTimeATT(_SummaryMixin):
         Heterogeneity column.
     notes : tuple of str
         Lines shown under the summary.
+    pretest_cells : pandas.DataFrame or None
+        One row per pre-entry cell (reference cells excluded): (``subgroup``),
+        ``cohort``, ``year``, ``event_time``, ``n_treated``, ``estimate``,
+        ``std_error``, ``tested`` and ``reason`` (why a cell is left out of
+        the pre-test: ``"zero variance"``, or ``"too few treated firms for a
+        joint test"`` when its cohort's firms cannot estimate the joint
+        covariance of that many cells; see
+        :class:`~parkimpact.did.callaway.CallawaySantAnna`).
     """
 
     att: pd.Series
@@ -247,6 +287,7 @@ class GroupTimeATT(_SummaryMixin):
     n_obs: int
     by: str | None = None
     notes: tuple[str, ...] = ()
+    pretest_cells: pd.DataFrame | None = field(default=None, repr=False)
 
     _summary_keys = ("subgroup", "cohort", "year", "event_time")
 
@@ -296,14 +337,22 @@ class GroupTimeATT(_SummaryMixin):
     def model_info(self) -> ModelInfo:
         """Counts, inference and notes (incl. the pre-test and cells without controls)."""
         extra: dict[str, str] = {}
+        cells = self.pretest_cells
+        n_pre = None if cells is None else len(cells)
+        n_tested = None if cells is None else int(cells["tested"].sum())
         if self.pretest is not None:
-            extra["Pre-test (all pre-entry ATT(g,t) = 0)"] = (
+            label = "all pre-entry ATT(g,t)"
+            if n_tested != n_pre:
+                label = f"{n_tested} of {n_pre} pre-entry ATT(g,t)"
+            extra[f"Pre-test ({label} = 0)"] = (
                 f"W = {self.pretest.statistic:.3f}, df = {self.pretest.df}, "
                 f"p = {self.pretest.p_value:.5f}"
             )
         if self.bootstrap is not None:
             extra["Uniform band critical value"] = f"{self.bootstrap.critical_value:.3f}"
         notes = list(self.notes)
+        if cells is not None and n_tested != n_pre:
+            notes.append(_pretest_note(cells))
         if len(self.cells_without_controls):
             listed = ", ".join(
                 f"({r.cohort},{r.year})" for r in self.cells_without_controls.itertuples()
