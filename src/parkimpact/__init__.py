@@ -2,5 +2,6 @@
 
 from parkimpact._version import __version__
 from parkimpact.data import DropReport, FirmPanel, build_panel
+from parkimpact.study import ImpactStudy, StudyResult
 
-__all__ = ["__version__", "DropReport", "FirmPanel", "build_panel"]
+__all__ = ["__version__", "DropReport", "FirmPanel", "ImpactStudy", "StudyResult", "build_panel"]
