@@ -251,14 +251,14 @@ class FirmPanel:
     # ------------------------------------------------------------- derived columns
     def in_park(self) -> pd.Series:
         """Treatment indicator ``1[t >= entry]`` (absorbing), aligned with :attr:`data`."""
-        entry = self._require_role("entry")
+        entry = self.require_role("entry")
         t = self._data[self._roles.time].to_numpy()
         flag = t >= self._data[entry].to_numpy()  # NaN entry compares False
         return pd.Series(flag.astype("int8"), index=self._data.index, name="in_park")
 
     def event_time(self) -> pd.Series:
         """Years since entry ``t - entry`` (NaN for never-treated firms)."""
-        entry = self._require_role("entry")
+        entry = self.require_role("entry")
         values = self._data[self._roles.time].to_numpy() - self._data[entry].to_numpy()
         return pd.Series(values.astype("float64"), index=self._data.index, name="event_time")
 
@@ -277,11 +277,12 @@ class FirmPanel:
             data[name] = makers[name]()
         return self._new(data)
 
-    def _require_role(self, role: str) -> str:
+    def require_role(self, role: str, purpose: str = "this operation") -> str:
+        """The column of ``role``, or a ValueError naming the role, the purpose and the fix."""
         column = getattr(self._roles, role)
         if column is None:
             raise ValueError(
-                f"panel role {role!r} must be declared for this operation; got none. "
+                f"panel role {role!r} must be declared for {purpose}; got none. "
                 f"Build the panel with FirmPanel(..., {role}='<column>')."
             )
         return column

@@ -163,11 +163,7 @@ def prepare_panel(est: CallawaySantAnna, panel: FirmPanel) -> PreparedData:
     if not isinstance(panel, FirmPanel):
         raise TypeError(f"panel must be a FirmPanel; got {type(panel).__name__}.")
     roles = panel.roles
-    if roles.entry is None:
-        raise ValueError(
-            "panel role 'entry' must be declared for CallawaySantAnna; got none. Build the "
-            "panel with FirmPanel(..., entry='<first park-entry year column>')."
-        )
+    panel.require_role("entry", "CallawaySantAnna")
     weights = est.weights if est.weights is not None else roles.weights
     _check_columns(est, panel, weights)
     panel = _drop_missing(est, panel)

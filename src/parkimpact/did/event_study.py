@@ -161,11 +161,7 @@ class EventStudy:
             binned endpoints), or there are fewer than 2 clusters.
         """
         panel = check_panel(panel, "EventStudy")
-        if panel.roles.entry is None:
-            raise ValueError(
-                "panel role 'entry' must be declared for an event study; got none. Build the "
-                "panel with FirmPanel(..., entry='<entry year column>')."
-            )
+        panel.require_role("entry", "an event study")
         outcome = resolve_column(panel, self.outcome, "outcome")
         covariates = [resolve_column(panel, c, "covariate") for c in self.covariates]
         check_distinct(outcome, covariates)

@@ -178,11 +178,7 @@ class SunAbraham:
             are collinear or there are fewer than 2 clusters.
         """
         panel = check_panel(panel, "SunAbraham")
-        if panel.roles.entry is None:
-            raise ValueError(
-                "panel role 'entry' must be declared for SunAbraham; got none. Build the panel "
-                "with FirmPanel(..., entry='<entry year column>')."
-            )
+        panel.require_role("entry", "SunAbraham")
         outcome = resolve_column(panel, self.outcome, "outcome")
         covariates = [resolve_column(panel, c, "covariate") for c in self.covariates]
         check_distinct(outcome, covariates)

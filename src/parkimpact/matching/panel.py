@@ -205,11 +205,7 @@ class PSMDiD:
         """
         if not isinstance(panel, FirmPanel):
             raise TypeError(f"panel must be a FirmPanel; got {type(panel).__name__}.")
-        if panel.roles.entry is None:
-            raise ValueError(
-                "panel role 'entry' must be declared for PSMDiD; got none. Build the panel "
-                "with FirmPanel(..., entry='<entry year column>')."
-            )
+        panel.require_role("entry", "PSMDiD")
         exact = self.exact
         if exact is None:
             exact = () if panel.roles.industry is None else (panel.roles.industry,)
