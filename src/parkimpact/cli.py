@@ -1,4 +1,4 @@
-"""Command line: ``parkimpact run | simulate | verify | paper`` (argument parsing only)."""
+"""Command line: ``parkimpact run | simulate | verify | paper | report`` (argument parsing only)."""
 
 from __future__ import annotations
 
@@ -77,6 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder holding main.tex (default: paper)",
     )
     paper.add_argument("--no-compile", action="store_true", help="only copy the inputs")
+
+    report = sub.add_parser(
+        "report",
+        help="write a self-contained HTML report (and Markdown) of an output folder",
+        description=(
+            "Build OUTPUT_DIR/report/scorecard.html (one self-contained page: inline style, "
+            "embedded figures, no external requests) and scorecard.md from the files a run "
+            "wrote into OUTPUT_DIR. No model is refitted. Exit status: 0 done, 1 the folder "
+            "is missing or its files cannot be read."
+        ),
+    )
+    report.add_argument("output_dir", type=Path, help="an output folder written by 'run'")
+    report.add_argument(
+        "--out", type=Path, default=None, help="folder for the report (default: OUTPUT_DIR/report)"
+    )
     return parser
 
 
@@ -136,10 +151,28 @@ def _paper(args: argparse.Namespace) -> int:
     return {"failed": 1, "no_tex": NO_TEX_STATUS}.get(status, 0)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from parkimpact.report import ReportInputError, build_report
+
+    try:
+        paths = build_report(args.output_dir, out=args.out)
+    except ReportInputError as exc:
+        print(f"parkimpact report: {exc}", file=sys.stderr)
+        return 1
+    print(f"Wrote {paths.html} and {paths.markdown}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``parkimpact`` command."""
     args = build_parser().parse_args(argv)
-    handlers = {"run": _run, "simulate": _simulate, "verify": _verify, "paper": _paper}
+    handlers = {
+        "run": _run,
+        "simulate": _simulate,
+        "verify": _verify,
+        "paper": _paper,
+        "report": _report,
+    }
     return handlers[args.command](args)
 
 

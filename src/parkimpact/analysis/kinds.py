@@ -35,25 +35,35 @@ Runner = Callable[[AnalysisConfig, OutputWriter, Progress], AnalysisOutcome]
 
 @dataclass(frozen=True)
 class AnalysisKind:
-    """A registered kind: its runner, the number of progress steps and its sections."""
+    """A registered kind: its runner, progress steps, sections and whether it gets a report.
+
+    Kinds with ``report=True`` get the HTML/Markdown report
+    (:func:`parkimpact.report.build_report`) written into their outputs before
+    the manifest, so the report's hash is listed with the other outputs.
+    """
 
     name: str
     run: Runner
     steps: int
     sections: Mapping[str, frozenset[str]]
+    report: bool = False
 
 
 KINDS: dict[str, AnalysisKind] = {}
 
 
 def register(
-    name: str, *, steps: int, sections: Mapping[str, set[str] | frozenset[str]]
+    name: str,
+    *,
+    steps: int,
+    sections: Mapping[str, set[str] | frozenset[str]],
+    report: bool = False,
 ) -> Callable[[Runner], Runner]:
     """Decorator registering an analysis kind."""
 
     def wrap(func: Runner) -> Runner:
         KINDS[name] = AnalysisKind(
-            name, func, steps, {k: frozenset(v) for k, v in sections.items()}
+            name, func, steps, {k: frozenset(v) for k, v in sections.items()}, report
         )
         return func
 

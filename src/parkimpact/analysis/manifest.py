@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "sha256_file",
+    "run_record",
     "write_manifest",
     "read_manifest",
     "compare_hashes",
@@ -69,18 +70,17 @@ def environment() -> dict[str, Any]:
     }
 
 
-def write_manifest(
-    out_dir: Path,
-    outputs: list[Path],
+def run_record(
     *,
     config_text: str,
     config_name: str,
     project_root: Path,
     seed: int,
     inputs: Mapping[str, Path],
-) -> Path:
-    """Write ``manifest.json`` listing the SHA-256 of every output (paths relative to out_dir)."""
-    manifest = {
+) -> dict[str, Any]:
+    """The manifest's fields other than the output hashes: analysis, seed, config,
+    project root, input hashes and the environment."""
+    return {
         "analysis": config_name,
         "seed": seed,
         "config": config_text,
@@ -89,10 +89,18 @@ def write_manifest(
             name: {"path": _shown_path(p, project_root), "sha256": sha256_file(p)}
             for name, p in sorted(inputs.items())
         },
+        "environment": environment(),
+    }
+
+
+def write_manifest(out_dir: Path, outputs: list[Path], record: Mapping[str, Any]) -> Path:
+    """Write ``manifest.json``: ``record`` (see :func:`run_record`) plus the SHA-256 of
+    every output (paths relative to ``out_dir``)."""
+    manifest = {
+        **record,
         "outputs": {
             str(p.relative_to(out_dir).as_posix()): sha256_file(p) for p in sorted(outputs)
         },
-        "environment": environment(),
     }
     path = out_dir / MANIFEST_NAME
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")

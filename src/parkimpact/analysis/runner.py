@@ -14,6 +14,7 @@ from parkimpact.analysis.manifest import (
     Mismatch,
     compare_hashes,
     read_manifest,
+    run_record,
     write_manifest,
 )
 from parkimpact.analysis.outputs import OutputWriter
@@ -49,6 +50,15 @@ def _replace_output(partial: Path, out_dir: Path) -> None:
     partial.rename(out_dir)
 
 
+def _write_report(partial: Path, out: OutputWriter, record: dict) -> None:
+    """Build the HTML/Markdown report from the files written so far (never refits)."""
+    from parkimpact.report import build_report
+
+    paths = build_report(partial, run_info=record)
+    for path in paths.files:
+        out.path(path.relative_to(partial).as_posix())
+
+
 def run_analysis(
     config: AnalysisConfig | str | Path | None = None,
     *,
@@ -77,20 +87,22 @@ def run_analysis(
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
-    progress = Progress(kind.steps + 1, quiet=quiet)
+    progress = Progress(kind.steps + 1 + int(kind.report), quiet=quiet)
     try:
         out = OutputWriter(partial)
         outcome = kind.run(cfg, out, progress)
-        progress.step("writing the manifest")
-        write_manifest(
-            partial,
-            out.written,
+        record = run_record(
             config_text=cfg.source,
             config_name=cfg.name,
             project_root=cfg.root,
             seed=cfg.seed,
             inputs=outcome.inputs,
         )
+        if kind.report:
+            progress.step("writing the report")
+            _write_report(partial, out, record)
+        progress.step("writing the manifest")
+        write_manifest(partial, out.written, record)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise

@@ -30,7 +30,7 @@ SECTIONS = {
 }
 
 
-@register("study", steps=3 + FLAGSHIP_STEPS, sections=SECTIONS)
+@register("study", steps=3 + FLAGSHIP_STEPS, sections=SECTIONS, report=True)
 def run_study(config: AnalysisConfig, out: OutputWriter, progress: Progress) -> AnalysisOutcome:
     """Build the panel, describe it, draw the entry cohorts and run the study if configured."""
     progress.step("building the panel from the raw sources")

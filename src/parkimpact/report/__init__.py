@@ -5,10 +5,19 @@ Every result of parkimpact exposes ``tidy()`` (a frame with the columns of
 :class:`ResultBase` adds ``summary()``, ``conf_int(level)`` and an HTML view.
 :func:`table` puts several results side by side and :func:`descriptive_table`
 formats plain numeric frames; both return a :class:`RegressionTable` that
-renders to text, Markdown, HTML and LaTeX (booktabs).
+renders to text, Markdown, HTML and LaTeX (booktabs). :func:`build_report`
+turns the files of a finished analysis run into one self-contained HTML page
+and its Markdown twin, without refitting anything.
 """
 
 from parkimpact.report.descriptive import descriptive_table
+from parkimpact.report.html_report import (
+    MissingOutputsError,
+    ReportInputError,
+    ReportPaths,
+    build_report,
+    render_report,
+)
 from parkimpact.report.tables import RegressionTable, table
 from parkimpact.report.tidy import (
     TIDY_COLUMNS,
@@ -31,4 +40,9 @@ __all__ = [
     "descriptive_table",
     "RegressionTable",
     "write_tidy_csv",
+    "build_report",
+    "render_report",
+    "ReportPaths",
+    "ReportInputError",
+    "MissingOutputsError",
 ]
