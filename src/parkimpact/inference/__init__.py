@@ -8,7 +8,8 @@
   Rademacher, Mammen or Webb multipliers (per unit or per cluster) for
   bootstrap standard errors and uniform (sup-t) bands.
 - :func:`cluster_bootstrap` re-runs any statistic on clusters resampled with
-  replacement, in parallel through joblib (loky, threading or Dask).
+  replacement, in parallel through joblib (loky, threading) or on a Dask
+  cluster (``client=``, ``backend="dask"`` or a joblib Dask context).
 - :mod:`~parkimpact.inference.seeds` turns ``seed`` arguments into
   independent child streams so that results do not depend on ``n_jobs``.
 """
@@ -30,6 +31,7 @@ from parkimpact.inference.resampling import (
     MAX_FAILED_SHARE,
     Backend,
     ClusterLayout,
+    DaskClientError,
     ResampleResult,
     Statistic,
     cluster_bootstrap,
@@ -52,6 +54,7 @@ __all__ = [
     "cluster_layout",
     "resample_clusters",
     "ClusterLayout",
+    "DaskClientError",
     "ResampleResult",
     "Backend",
     "Statistic",

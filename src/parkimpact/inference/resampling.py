@@ -12,15 +12,25 @@ Replication ``b`` uses ``numpy.random.default_rng(children[b])`` with
 ``n_jobs``, backend, chunking or completion order. Rows are gathered with one
 vectorised take per replication from row positions grouped by cluster once,
 so a replication costs :math:`O(\\text{rows})`.
+
+Replications run in chunks through joblib (``"loky"``, ``"threading"``,
+``"sequential"``) or on a Dask cluster: with ``client=``, ``backend="dask"``
+(the current default client) or inside ``joblib.parallel_config(backend="dask")``
+the statistic, the data and the cluster layout are scattered to every worker
+once, each chunk is submitted as a future that only carries its child seeds,
+and the chunks are gathered in task order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal, get_args
+from types import ModuleType
+from typing import TYPE_CHECKING, Final, Literal, get_args
 
 import joblib
 import numpy as np
@@ -38,6 +48,9 @@ from parkimpact.inference._validation import (
 from parkimpact.inference.seeds import SeedLike, as_seed_sequence, recorded_seed
 from parkimpact.report.tidy import make_tidy
 
+if TYPE_CHECKING:
+    from distributed import Client
+
 __all__ = [
     "Backend",
     "Statistic",
@@ -47,6 +60,7 @@ __all__ = [
     "cluster_layout",
     "resample_clusters",
     "MAX_FAILED_SHARE",
+    "DaskClientError",
 ]
 
 Backend = Literal["loky", "threading", "sequential", "dask"]
@@ -59,6 +73,16 @@ MAX_FAILED_SHARE: Final[float] = 0.10
 """Above this share of failed replications :func:`cluster_bootstrap` raises."""
 
 _CHUNKS_PER_WORKER: Final[int] = 4
+
+_START_CLIENT: Final[str] = (
+    "Start one before the bootstrap, e.g. from distributed import Client, LocalCluster; "
+    "client = Client(LocalCluster(n_workers=4, threads_per_worker=1)), or connect to a "
+    "running scheduler with Client('tcp://scheduler:8786'), and pass client=client"
+)
+
+
+class DaskClientError(ParkImpactError, RuntimeError):
+    """No running :class:`distributed.Client` to run a ``backend="dask"`` bootstrap on."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -198,25 +222,31 @@ def _as_output(value: object, k: int | None) -> np.ndarray:
     return vector
 
 
+@dataclass(frozen=True, eq=False)
+class _Replications:
+    """What every chunk of replications needs; shipped to each worker once."""
+
+    statistic: Statistic
+    data: pd.DataFrame
+    layout: ClusterLayout
+    relabel: str | None
+    k: int
+
+
 def _run_chunk(
-    statistic: Statistic,
-    data: pd.DataFrame,
-    layout: ClusterLayout,
-    relabel: str | None,
-    children: Sequence[np.random.SeedSequence],
-    k: int,
+    job: _Replications, children: Sequence[np.random.SeedSequence]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Evaluate consecutive replications; failed ones give NaN rows and a True flag."""
-    estimates = np.full((len(children), k), np.nan)
+    estimates = np.full((len(children), job.k), np.nan)
     failed = np.zeros(len(children), dtype=bool)
     for row, child in enumerate(children):
-        sample = resample_clusters(data, layout, np.random.default_rng(child), relabel)
+        sample = resample_clusters(job.data, job.layout, np.random.default_rng(child), job.relabel)
         try:
-            value = statistic(sample)
+            value = job.statistic(sample)
         except (ParkImpactError, np.linalg.LinAlgError):
             failed[row] = True
             continue
-        estimates[row] = _as_output(value, k)
+        estimates[row] = _as_output(value, job.k)
     return estimates, failed
 
 
@@ -317,7 +347,7 @@ def _check_arguments(
     return check_int(n_boot, "n_boot", 2, "Use e.g. n_boot=199"), check_n_jobs(n_jobs)
 
 
-def _dask_workers() -> int:
+def _import_distributed() -> ModuleType:
     try:
         import dask  # noqa: F401
         import distributed
@@ -326,32 +356,101 @@ def _dask_workers() -> int:
             "backend='dask' requires dask and distributed; got them not installed. "
             "Install them with pip install 'parkimpact[scale]'."
         ) from exc
-    try:
-        client = distributed.get_client()
-    except ValueError as exc:
+    return distributed
+
+
+def _context_client() -> Client | None:
+    """The client of an active ``joblib.parallel_config(backend="dask")``, if any."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    active, _ = joblib.parallel.get_active_backend()
+    client = getattr(active, "client", None)
+    return client if isinstance(client, distributed.Client) else None
+
+
+def _resolve_client(client: object, backend: str) -> Client | None:
+    """The Dask client that runs the replications, or ``None`` to run them through joblib.
+
+    ``client`` if given; else, for ``"dask"`` or the default ``"loky"``, the
+    client of an active joblib Dask context; else, for ``"dask"``, the current
+    default client.
+    """
+    if client is None and backend != "dask":
+        return _context_client() if backend == "loky" else None
+    if client is not None and backend not in ("loky", "dask"):
         raise ValueError(
-            "backend='dask' must run with a distributed.Client; got none. "
-            "Start one first, e.g. client = distributed.Client()."
-        ) from exc
-    return max(1, sum(client.nthreads().values()))
+            f"backend must be 'dask' or left at its default when client is given; got "
+            f"{backend!r}. Drop client= to run locally, or drop backend=."
+        )
+    distributed = _import_distributed()
+    client = client if client is not None else _context_client()
+    if client is None:
+        try:
+            client = distributed.get_client()
+        except ValueError as exc:
+            raise DaskClientError(
+                f"backend='dask' must run on a distributed.Client; got none running. "
+                f"{_START_CLIENT}."
+            ) from exc
+    is_client = isinstance(client, distributed.Client)
+    if not is_client or client.asynchronous:
+        found = "an asynchronous Client" if is_client else type(client).__name__
+        raise TypeError(
+            f"client must be a synchronous distributed.Client; got {found}. "
+            "Pass e.g. client=Client('tcp://scheduler:8786')."
+        )
+    if client.status != "running":
+        raise DaskClientError(
+            f"client must be running; got status {client.status!r}. {_START_CLIENT}."
+        )
+    return client
 
 
-def _execute(tasks: list, n_jobs: int, backend: str) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Run delayed chunk tasks on the backend, returning results in task order."""
+def _chunks(
+    children: list[np.random.SeedSequence], n_workers: int
+) -> list[list[np.random.SeedSequence]]:
+    """Split the child seeds into consecutive chunks, a few per worker."""
+    size = math.ceil(len(children) / (_CHUNKS_PER_WORKER * max(1, n_workers)))
+    return [children[i : i + size] for i in range(0, len(children), size)]
+
+
+def _run_local(
+    job: _Replications, children: list[np.random.SeedSequence], n_jobs: int, backend: str
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Run the chunks in this process or through a local joblib backend, in task order."""
     if backend == "sequential":
-        return [function(*args, **kwargs) for function, args, kwargs in tasks]
-    if backend == "dask":
-        with joblib.parallel_config(backend="dask"):
-            return Parallel(n_jobs=-1)(tasks)
-    return Parallel(n_jobs=n_jobs, backend=backend)(tasks)
+        return [_run_chunk(job, chunk) for chunk in _chunks(children, 1)]
+    chunks = _chunks(children, joblib.effective_n_jobs(n_jobs))
+    return Parallel(n_jobs=n_jobs, backend=backend)(
+        delayed(_run_chunk)(job, chunk) for chunk in chunks
+    )
 
 
-def _n_workers(n_jobs: int, backend: str) -> int:
-    if backend == "sequential":
-        return 1
-    if backend == "dask":
-        return _dask_workers()
-    return joblib.effective_n_jobs(n_jobs)
+def _run_on_dask(
+    client: Client, job: _Replications, children: list[np.random.SeedSequence]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Scatter ``job`` to every worker once, submit one future per chunk, gather in order."""
+    threads = sum(client.nthreads().values())
+    if not threads:
+        raise DaskClientError(
+            "client must have at least one worker; got none. Start workers first, e.g. "
+            "cluster.scale(4), and wait for them with client.wait_for_workers(4)."
+        )
+    remote = client.scatter(job, broadcast=True, hash=False)
+    futures = []
+    try:
+        futures = [
+            client.submit(_run_chunk, remote, chunk, pure=False)
+            for chunk in _chunks(children, threads)
+        ]
+        return client.gather(futures)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            client.cancel(futures)
+        raise
+    finally:
+        remote.release()
 
 
 def cluster_bootstrap(
@@ -364,6 +463,7 @@ def cluster_bootstrap(
     n_jobs: int = 1,
     backend: Backend = "loky",
     relabel: str | None = None,
+    client: Client | None = None,
 ) -> ResampleResult:
     """Pairs cluster bootstrap of a statistic.
 
@@ -383,8 +483,9 @@ def cluster_bootstrap(
     statistic : callable
         ``statistic(frame)`` returns a fixed-length vector (array or Series;
         a Series' index names the values). It must be picklable for the
-        ``"loky"`` and ``"dask"`` backends (module functions, lambdas and
-        closures are, via cloudpickle).
+        ``"loky"`` and ``"dask"`` backends (functions of an installed module,
+        lambdas and closures are, via cloudpickle); on Dask, the workers must
+        be able to import the modules it refers to.
     data : pandas.DataFrame
         Estimation sample.
     cluster : str
@@ -394,15 +495,23 @@ def cluster_bootstrap(
     seed : int, numpy.random.SeedSequence or None, default None
         Seed; ``None`` draws fresh entropy, recorded in the result.
     n_jobs : int, default 1
-        Workers (``-1``: all cores); ignored by ``"sequential"`` and
-        ``"dask"`` (which uses the cluster's workers).
+        Local workers (``-1``: all cores); ignored by ``"sequential"`` and on
+        Dask (which uses every thread of the cluster's workers).
     backend : {"loky", "threading", "sequential", "dask"}, default "loky"
-        joblib backend; ``"dask"`` needs ``pip install 'parkimpact[scale]'``
-        and a running ``distributed.Client``.
+        Where the replications run. ``"dask"`` uses ``client``, else the
+        client of an active ``joblib.parallel_config(backend="dask")``, else
+        the current default client (``distributed.get_client()``); it needs
+        ``pip install 'parkimpact[scale]'``. Inside
+        ``joblib.parallel_config(backend="dask")`` the default ``"loky"``
+        runs on Dask too, while ``"threading"`` and ``"sequential"`` stay local.
     relabel : str or None, default None
         Unit-id column to make distinct across repeated copies of a cluster,
         so panel estimators treat them as different firms. Units must be
         nested in clusters.
+    client : distributed.Client or None, default None
+        Run the replications on this Dask client (implies ``"dask"``). The
+        statistic, ``data`` and the cluster layout are scattered to every
+        worker once; each task carries only its chunk of child seeds.
 
     Returns
     -------
@@ -411,11 +520,16 @@ def cluster_bootstrap(
     Raises
     ------
     TypeError
-        If ``statistic`` is not callable or ``seed`` has a bad type.
+        If ``statistic`` is not callable, ``seed`` has a bad type or
+        ``client`` is not a synchronous ``distributed.Client``.
     ValueError
-        For bad arguments or columns, or a statistic whose length changes.
+        For bad arguments or columns, a statistic whose length changes, or
+        ``client`` with a local backend.
     ImportError
         If ``backend="dask"`` and dask or distributed is missing.
+    DaskClientError
+        If ``backend="dask"`` finds no running client, or the client has no
+        workers.
     ConvergenceError
         If more than :data:`MAX_FAILED_SHARE` of the replications fail.
 
@@ -425,9 +539,19 @@ def cluster_bootstrap(
         When some (at most 10%) replications fail; a replication fails when
         the statistic raises a :class:`~parkimpact.errors.ParkImpactError` or
         :class:`numpy.linalg.LinAlgError`.
+
+    Examples
+    --------
+    On a Dask cluster (see ``docs/cluster.md``)::
+
+        from distributed import Client, LocalCluster
+
+        with Client(LocalCluster(n_workers=2, threads_per_worker=1)) as client:
+            result = cluster_bootstrap(statistic, data, cluster="firm", seed=1, client=client)
     """
     n_boot, n_jobs = _check_arguments(statistic, data, n_boot, n_jobs, backend)
     layout = cluster_layout(data, cluster, relabel)
+    dask_client = _resolve_client(client, backend)
     full = statistic(data)
     point = _as_output(full, None)
     labels = full.index if isinstance(full, pd.Series) else range(point.size)
@@ -435,12 +559,11 @@ def cluster_bootstrap(
     sequence = as_seed_sequence(seed)
     record = recorded_seed(sequence)
     children = sequence.spawn(n_boot)
-    size = math.ceil(n_boot / (_CHUNKS_PER_WORKER * _n_workers(n_jobs, backend)))
-    tasks = [
-        delayed(_run_chunk)(statistic, data, layout, relabel, children[i : i + size], point.size)
-        for i in range(0, n_boot, size)
-    ]
-    chunks = _execute(tasks, n_jobs, backend)
+    job = _Replications(statistic, data, layout, relabel, point.size)
+    if dask_client is None:
+        chunks = _run_local(job, children, n_jobs, backend)
+    else:
+        chunks = _run_on_dask(dask_client, job, children)
     estimates = np.concatenate([chunk[0] for chunk in chunks], axis=0)
     n_failed = int(sum(int(chunk[1].sum()) for chunk in chunks))
     _report_failures(n_failed, n_boot)
