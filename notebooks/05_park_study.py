@@ -13,367 +13,422 @@
 # ---
 
 # %% [markdown]
-# # 5. The full park study
+# # 5. The full park study with `ImpactStudy`
 #
-# This notebook runs a complete evaluation of science parks, in the design of Fukugawa and Chang
-# (2025) for Taiwan's parks, from the raw files an evaluator receives:
+# Notebooks 2 and 4 estimated productivity and staggered effects one estimator at a time. An
+# evaluation of science parks chains them: productivity is *estimated*, then used as an outcome,
+# and the standard errors of the final effects should carry the uncertainty of every step.
+# `parkimpact.ImpactStudy` composes the stages through one `FirmPanel`:
 #
-# 1. build the firm-year panel from financial statements, the park register, patents and price
-#    indices, with an account of every dropped row;
-# 2. measure pre-entry firm characteristics;
-# 3. estimate the production function and TFP (ACF, by industry, with park entry in the law of
-#    motion);
-# 4. estimate the effect of entry on TFP, output, R&D, PhD employment, patents and patent quality
-#    with the doubly robust Callaway-Sant'Anna estimator;
-# 5. trace the effects over time and across firm sizes;
-# 6. contrast the answer with the naive in-vs-out comparison, two-way fixed effects and
-#    propensity-score matching DiD.
+# 1. **TFP**: a production function (here ACF by industry, with park entry in the law of motion
+#    of productivity) is fitted and its productivity added to the panel as the outcome `tfp`;
+# 2. **effects**: the doubly robust Callaway-Sant'Anna estimator (CS-DR) on every outcome, with
+#    overall, event-time and, for counts, proportional effects;
+# 3. **heterogeneity**: the same DiD within subgroups (`by`), with a test of equal effects;
+# 4. **inference**: every number gets a *conditional* standard error (the DiD's analytic SE, TFP
+#    taken as data) and a *whole-pipeline* one (a firm-cluster bootstrap that re-runs stages 1-3
+#    on every resample).
 #
-# The files in `data/example/` were produced by the project's simulator, so every estimate can be
-# set against the truth in `data/example/truth/`. `parkimpact.ImpactStudy` packages these steps
-# (TFP stage, TFP added as an outcome, Callaway-Sant'Anna per outcome, subgroups, and a
-# whole-pipeline bootstrap); here we assemble them from the parts to see each one.
+# We run it on the simulated park economy of notebooks 1 and 4, where every true effect is known.
+# The bootstrap here has only a handful of replications so that the notebook runs in well under a
+# minute; a real study uses 199 or more (the flagship analysis, `parkimpact run`, shows how).
+# The methods page `docs/methods/study.md` gives every formula.
 #
-# Run time: about 30 seconds on two cores.
+# Run time: 10 to 40 seconds on two cores, depending on their load.
 
 # %%
+import time
 import warnings
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from parkimpact import build_panel
-from parkimpact.did import CallawaySantAnna, TwoWayFE
-from parkimpact.matching import PSMDiD
-from parkimpact.report import make_tidy, table
+from parkimpact import FirmPanel, ImpactStudy
+from parkimpact.datasets import simulate_parks
+from parkimpact.did import CallawaySantAnna
+from parkimpact.study import SE_TYPES
 from parkimpact.tfp import ACF
 
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 110)
+pd.set_option("display.max_colwidth", 90)
+SEED = 5  # the economy
+BOOT_SEED = 2025  # the bootstrap
+BOOTSTRAP = 9  # whole-pipeline replications: enough to run, far too few to publish
 warnings.simplefilter("once")
 
-
-def project_root(start=None):
-    """The nearest folder at or above ``start`` that holds the project's pyproject.toml."""
-    here = Path(start or Path.cwd()).resolve()
-    return next((p for p in (here, *here.parents) if (p / "pyproject.toml").exists()), here)
-
-
-EXAMPLE = project_root() / "data" / "example"
-TRUTH = EXAMPLE / "truth"
-print(sorted(p.name for p in EXAMPLE.iterdir()))
-
 # %% [markdown]
-# ## 1. From raw files to a panel
+# ## 1. The simulated economy and the panel
 #
-# `mapping.toml` names the source columns (`company_id`, `fiscal_year`, `sales` ...) and says which
-# price index deflates which money variable. The sources carry the usual defects of administrative
-# data: text in numeric cells and repeated firm-years. We drop such rows (and say so), keep firms
-# that leave their park as treated (an intention-to-treat definition of tenancy) and drop
-# non-positive values before taking logs.
+# 800 firms observed from 2003 to 2020; about a quarter enter one of three parks, in cohorts of
+# 5-17 firms. Entry depends on industry, size class, R&D intensity and age, and untreated trends
+# differ across industries, so parallel trends hold only conditionally. We condition on industry
+# (dummies, measured before entry; they never change) and keep the size class to study
+# heterogeneity. R&D enters as $\ln(1 + \text{R\&D})$, which keeps firms with no R&D in a year.
 
 # %%
-print((EXAMPLE / "mapping.toml").read_text()[:400], "...")
-
-# %%
-panel = build_panel(
-    mapping=EXAMPLE / "mapping.toml",
-    bad_values="drop",
-    duplicates="drop",
+sim = simulate_parks(n_firms=800, first_year=2003, seed=SEED)
+traits = sim.truth.covariates.set_index("firm_id")
+industry = pd.get_dummies(traits["industry"], prefix="ind", drop_first=True, dtype=float)
+INDUSTRY = list(industry.columns)
+size_group = traits["size_class"].where(traits["size_class"] == "small", "medium or large")
+frame = (
+    sim.panel.assign(log_rd=np.log1p(sim.panel["rd"]))
+    .join(industry, on="firm_id")
+    .join(size_group.rename("size_group"), on="firm_id")
+)
+panel = FirmPanel(
+    frame,
+    unit="firm_id",
+    time="year",
+    entry="entry_year",
+    exit="exit_year",
+    industry="industry",
     exits="keep_treated",
-    zeros="drop",
 )
 print(panel.describe())
+sim.truth.cohorts.set_index("cohort")["n_firms"].to_frame().transpose()
 
 # %% [markdown]
-# The drop report balances for every source: rows in = rows kept + rows dropped, with a reason for
-# each. Firms that entered a park before 1995 are treated throughout the sample; the staggered DiD
-# cannot use them as a cohort and drops them (and reports it).
+# ## 2. The study is a configuration
 #
-# ## 2. Pre-entry characteristics
+# Like every estimator in parkimpact, `ImpactStudy` only stores its settings; data go to `fit`.
+# The TFP stage is the ACF estimator of notebook 2 on value added, fitted separately by industry,
+# with last year's park status in the law of motion (De Loecker 2013):
 #
-# Park entry depends on firm size, R&D intensity, age and industry. We measure them in the first
-# year a firm is observed, which for every firm entering during the sample is before its entry:
-# size class by employment (under 50, 50-199, 200 or more), high R&D intensity when real R&D is at
-# least 4 % of real output, and young when the firm is under five years old.
+# $$\omega_{it} = g(\omega_{i,t-1}) + \gamma\,D_{i,t-1} + \xi_{it}.$$
+#
+# Leaving $D_{i,t-1}$ out would treat the park's effect on productivity growth as part of the
+# innovation $\xi_{it}$, which the moment conditions assume unpredictable from the past.
+#
+# The DiD stage is CS-DR with never-treated comparison firms: for cohort $g$ and year $t$,
+# $ATT(g,t)$ compares the change $\Delta Y = Y_t - Y_{g-1}$ of the cohort with that of comparison
+# firms reweighted by a logit propensity score and net of an outcome regression on the
+# covariates. The study reports the *simple* aggregation, the cohort-share weighted mean of the
+# post-entry cells, and the *dynamic* one, $\theta(e)$ at each event time $e = t - g$.
+#
+# Patent counts are skewed: an extra patent means much more to a firm with one patent a year
+# than to one with fifty. For `count_outcomes` the study also reports the **proportional
+# effect**
+#
+# $$\rho = \frac{\theta}{\mu_1 - \theta} = \frac{ATT}{\mathrm E[Y(0)\mid \text{treated}]},$$
+#
+# where $\mu_1$ is the tenants' mean outcome over the same post-entry cells and with the same
+# weights as $\theta$, so that $\mu_1 - \theta$ estimates their mean without the park. Its
+# conditional SE is the delta method on the influence functions of $\theta$ and $\mu_1$.
+#
+# Subgroups: entry cohorts of large firms hold one or two firms, too few for a propensity score
+# within them, so we compare small firms with the others, using the outcome-regression DiD
+# (`method="reg"`) within each group. `pre_entry_years=3` keeps three years before entry for
+# tenants: the pre-trend cells further back are not needed for the effects and hold few firms.
+# With the default *varying* base period a pre-entry cell compares year $t$ with $t - 1$, so three
+# years before entry give the leads $e = -2$ and $e = -1$; hence `event_window=(-2, 6)`.
 
 # %%
-data = panel.data
-first = data.sort_values("year").groupby("firm_id").first()
-characteristics = pd.DataFrame(
-    {
-        "small": (first["employment"] < 50).astype(float),
-        "large": (first["employment"] >= 200).astype(float),
-        "rd_high": (first["rd"] / first["output"] >= 0.04).astype(float),
-        "young": (first["age"] < 5).astype(float),
-        "size_class": pd.cut(
-            first["employment"],
-            [0, 50, 200, np.inf],
-            right=False,
-            labels=["small", "medium", "large"],
-        ).astype(str),
-    }
-)
-COVARIATES = ["small", "large", "rd_high", "young"]
-firm_ids = data["firm_id"]
-panel = panel.assign(
-    **{c: firm_ids.map(characteristics[c]).to_numpy() for c in [*COVARIATES, "size_class"]},
-    log_rd=np.log1p(data["rd"]),
-)
-ever = first["entry_year"].notna().rename("tenant")
-characteristics[COVARIATES].groupby(ever).mean()
-
-# %% [markdown]
-# ## 3. Production function and TFP
-#
-# The technology is gross output with materials as a flexible input. Notebook 2 showed that proxy
-# estimators cannot identify the elasticity of a flexible input (Gandhi, Navarro and Rivers 2020);
-# its first-order condition can. Under Cobb-Douglas the materials elasticity equals the share of
-# materials in revenue (up to the output shock), so we estimate it by the median *nominal* share,
-# re-inflating real materials and output with the price indices that deflated them.
-
-# %%
-prices = pd.read_csv(EXAMPLE / "deflators.csv").rename(columns={"industry_code": "industry"})
-nominal = data[["year", "industry", "materials", "output"]].merge(
-    prices, on=["year", "industry"], how="left", validate="many_to_one"
-)
-share = (nominal["materials"] * nominal["input_price"]) / (
-    nominal["output"] * nominal["output_price"]
-)
-beta_m = float(share.median())
-print(f"materials elasticity from the revenue share: {beta_m:.3f}")
-
-# %% [markdown]
-# With $\beta_m$ known, output net of materials, $q_{it} - \beta_m m_{it}$, is a value-added-type
-# function of labour and capital, estimated by ACF with materials as the proxy. Three choices
-# matter here:
-#
-# - **by industry**: technologies and productivity paths differ across industries;
-# - **park entry in the law of motion** (De Loecker 2013):
-#   $\omega_{it} = g(\omega_{i,t-1}) + \gamma\,\mathrm{park}_{i,t-1} + \delta\, t + \xi_{it}$.
-#   without it, the park's effect on productivity growth is left in the innovation $\xi_{it}$,
-#   which the moment conditions assume to be unpredictable from the firm's past;
-# - **a trend** in the law of motion, for the industries' productivity trends.
-
-# %%
-panel = panel.assign(
-    output_net=(data["log_output"] - beta_m * data["log_materials"]).to_numpy(),
-    trend=(data["year"] - 2000).astype(float).to_numpy(),
-)
-production = ACF(
-    output="output_net",
+tfp_stage = ACF(
+    output="log_value_added",
     free="log_employment",
     state="log_capital",
     proxy="log_materials",
-    law_of_motion_controls=["in_park", "trend"],
     by="industry",
-).fit(panel)
-elasticities = production.params.unstack()[["log_employment", "log_capital"]]
-elasticities["log_materials"] = beta_m
-elasticities.loc["truth"] = (
-    pd.read_csv(TRUTH / "elasticities.csv")
-    .set_index("parameter")["value"][["labour", "capital", "materials"]]
-    .to_numpy()
+    law_of_motion_controls=("in_park",),
+    n_grid=64,
+    n_polish=3,
 )
+study = ImpactStudy(
+    outcomes=["log_rd", "patents"],
+    tfp=tfp_stage,
+    did=CallawaySantAnna("y", method="dr", control_group="never_treated"),
+    covariates=INDUSTRY,
+    count_outcomes=["patents"],
+    by=["size_group"],
+    by_did=CallawaySantAnna("y", method="reg"),
+    event_window=(-2, 6),
+    pre_entry_years=3,
+    bootstrap=BOOTSTRAP,
+    seed=BOOT_SEED,
+    n_jobs=1,  # -1 uses every core; the draws do not depend on it
+)
+
+# %% [markdown]
+# `plan()` resolves the settings into the stages the study will run; nothing is estimated yet.
+# Note that TFP comes first among the outcomes: the TFP stage adds it.
+
+# %%
+plan = study.plan()
+pd.Series(
+    {
+        "1. TFP": f"ACF by {tfp_stage.by}, {tfp_stage.kind}, law of motion with "
+        f"{list(tfp_stage.law_of_motion_controls)} -> column '{study.tfp_column}'",
+        "2. outcomes": ", ".join(plan.outcomes),
+        "3. DiD": f"CallawaySantAnna(method={plan.did.method!r}, "
+        f"control_group={plan.did.control_group!r})",
+        "   covariates": ", ".join(plan.covariates),
+        "   proportional effect for": ", ".join(sorted(plan.count_outcomes)),
+        "   event window": str(plan.window),
+        "   tenants' pre-entry years kept": str(plan.pre_entry_years),
+        "4. subgroups": f"by {list(plan.by)}, CallawaySantAnna(method={plan.by_did.method!r})",
+        "5. inference": f"conditional SEs; whole-pipeline bootstrap, {study.bootstrap} "
+        f"replications, seed {study.seed}",
+    },
+    name="setting",
+).to_frame()
+
+# %% [markdown]
+# ## 3. Fitting
+#
+# `fit` runs the stages on the panel, then the bootstrap: each replication draws 800 firms with
+# replacement (a firm drawn twice counts as two firms), re-fits the production function by
+# industry (a local search started at the point estimate), recomputes TFP, re-runs every DiD with
+# its propensity scores and outcome regressions, and re-aggregates. Replication $b$ uses the
+# $b$-th child of the seed's `SeedSequence`, so the draws are identical for any `n_jobs`.
+
+# %%
+start = time.perf_counter()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # small-cohort warnings, one per cohort and outcome
+    result = study.fit(panel)
+print(f"{time.perf_counter() - start:.1f} s")
+print(repr(result))
+print(result.summary())
+
+# %% [markdown]
+# The result holds every stage: `result.tfp` (the production functions), `result.panel` (the
+# estimation panel with `tfp`; its drop report lists the pre-entry years removed), `result.did`
+# (one `GroupTimeATT` per outcome), `result.aggregates`, `result.subgroups`,
+# `result.subgroup_tests` and `result.bootstrap` (the replications). The summary shows the DiD
+# template as given; the study's `covariates` replace the template's (the plan above lists them).
+#
+# The production functions first, with the law-of-motion coefficient on last year's park status.
+# The simulator's technology is Cobb-Douglas in *gross output*, with elasticities $\beta_l$,
+# $\beta_k$, $\beta_m$ and productivity $\omega$. When materials are chosen optimally, value added
+# is Cobb-Douglas in labour and capital with elasticities $\beta/(1 - \beta_m)$ and productivity
+# $\omega/(1 - \beta_m)$: these are the truths of the value-added function ACF estimates here.
+
+# %%
+elasticities = pd.DataFrame(
+    {
+        group: {**fit.params.to_dict(), "lag in_park": fit.law_of_motion["lag in_park"]}
+        for group, fit in result.tfp.results.items()
+    }
+).T
+beta_m = sim.truth.elasticities["materials"]
+elasticities.loc["truth (value added)"] = [
+    sim.truth.elasticities["labour"] / (1 - beta_m),
+    sim.truth.elasticities["capital"] / (1 - beta_m),
+    np.nan,
+]
 elasticities.round(3)
 
 # %% [markdown]
-# The labour and capital elasticities are estimated from 90-230 firms per industry, so they scatter
-# around the truth. In the law of motion, the coefficient on last year's park status is positive in
-# every industry, of the order of the true shift (0.007 times a multiplier between about 0.4 and
-# 1.8 that depends on firm size, industry and park), with sampling noise.
-
-# %%
-pd.DataFrame({k: r.law_of_motion for k, r in production.results.items()}).T[
-    ["lag in_park", "lag trend"]
-]
-
-# %% [markdown]
-# `augment` adds $\hat\omega_{it}$ to the panel as `tfp`, matched on firm and year.
-
-# %%
-panel = production.augment(panel, column="tfp")
-panel.data[["tfp"]].describe().transpose()
-
-# %% [markdown]
-# ## 4. Effects of park entry
+# The elasticities scatter widely around the truth, from 70 to 180 firms per industry; in some
+# industries labour takes a share that belongs to capital. Keep this in mind below: the TFP
+# effect inherits whatever the production function gets wrong, through the park's effect on the
+# inputs ($\hat\omega = \hat\phi - \hat\beta_l l - \hat\beta_k k$, and tenants hire and invest).
+# The whole-pipeline bootstrap measures how much $\hat\beta$ *varies* from sample to sample and
+# carries that into the SE of the TFP effect; it cannot detect a bias of $\hat\beta$.
 #
-# For each outcome, the doubly robust Callaway-Sant'Anna estimator with never-treated comparison
-# firms and the pre-entry characteristics as covariates (industry indicators are left out: in
-# some small cells they separate tenants perfectly from comparison firms). Outcomes: TFP, log
-# output, $\ln(1 + \text{R\&D})$, PhD employment, patent applications and citation-weighted
-# patents (patent quality). The truth is the simulator's simple ATT with the same weights.
+# ## 4. Two standard errors, side by side
+#
+# `tidy()` is the one long table every report is built from. Each number appears once per kind of
+# standard error, labelled in `se_type`:
 
 # %%
-OUTCOMES = {
-    "tfp": "TFP",
-    "log_output": "log output",
-    "log_rd": "log(1 + R&D)",
-    "phd": "PhD employees",
-    "patents": "patents",
-    "patents_cw": "citation-weighted patents",
-}
-truth = pd.read_csv(TRUTH / "aggregates.csv")
-fits = {y: CallawaySantAnna(y, covariates=COVARIATES).fit(panel) for y in OUTCOMES}
-simple = {y: fit.aggregate("simple") for y, fit in fits.items()}
-results = pd.DataFrame(
-    {
-        "estimate": [simple[y].estimate for y in OUTCOMES],
-        "std. error": [simple[y].std_error for y in OUTCOMES],
-        "truth": [
-            truth.query("kind == 'simple' and outcome == @y")["att"].item() for y in OUTCOMES
-        ],
-    },
-    index=list(OUTCOMES.values()),
+for kind, meaning in SE_TYPES.items():
+    print(f"{kind}: {meaning}\n")
+tidy = result.tidy(se="both")
+shown = ["outcome", "estimand", "by", "subgroup", "se_type", "estimate", "std_error"]
+tidy.loc[tidy["estimand"] != "dynamic", [*shown, "conf_low", "conf_high"]]
+
+# %% [markdown]
+# What each one is conditional on:
+#
+# - **conditional** (the DiD's influence-function SE, by firm): includes the estimation of every
+#   propensity score, outcome regression and cohort share *inside* the DiD, but treats the `tfp`
+#   column as data. It is conditional on the production-function estimates $\hat\beta$ and
+#   therefore too small for the TFP effect. For `log_rd` and `patents`, which involve no
+#   first stage, it is the right SE; the bootstrap should agree with it up to simulation noise.
+# - **whole_pipeline**: the standard deviation of the estimates over the replications. It also
+#   includes the estimation of the production function. It is conditional only on the design:
+#   firms are the sampling units, and the entry years and covariates travel with them.
+#
+# With $B$ replications the bootstrap SE is itself uncertain: its relative standard deviation is
+# about $1/\sqrt{2(B-1)}$, 25% with $B = 9$. Differences between the two columns of a few tens of
+# percent are therefore noise here, whatever their sign; the column `bootstrap SE noise` gives the
+# scale. In the flagship analysis (1,000 firms, 29 replications, so about 13% noise) the
+# whole-pipeline SEs are 2-20% above the conditional ones, 13% for the TFP effect: consistent
+# with a modest contribution of the first stage, which 29 draws cannot pin down.
+# `n_failed` counts the replications in which a block could not be estimated (for instance a
+# propensity score that separates a small cohort); its numbers then use the other draws.
+
+# %%
+head = result.headline().set_index(["outcome", "estimand"])
+side = head[["estimate", "std_error_conditional", "std_error_whole_pipeline", "n_failed"]].copy()
+side["ratio"] = side["std_error_whole_pipeline"] / side["std_error_conditional"]
+side["bootstrap SE noise"] = side["std_error_whole_pipeline"] / np.sqrt(2 * (BOOTSTRAP - 1))
+side.round(4)
+
+# %% [markdown]
+# `tidy()` builds normal intervals, estimate $\pm z\,$SE. The replications are kept in
+# `result.bootstrap`, one column per number, named `outcome|estimand|by|subgroup|event_time`, so
+# percentile intervals are one call away (with 9 draws they are little more than the extreme
+# draws: use them only with hundreds of replications).
+
+# %%
+boot = result.bootstrap
+percentile = pd.DataFrame(
+    boot.conf_int(level=0.95, method="percentile"),
+    index=list(boot.names),
+    columns=["2.5%", "97.5%"],
 )
-results["truth in 95% CI"] = (results["estimate"] - results["truth"]).abs() <= 1.96 * results[
-    "std. error"
-]
-results.round(4)
+percentile.loc[[name for name in boot.names if "|dynamic|" not in name]]
 
 # %% [markdown]
-# Every true effect lies inside its 95 % interval. TFP, the log outcomes and PhD employment are
-# estimated precisely; patent counts are not. They are heavily over-dispersed, so differences in
-# levels are noisy, and their relative effect, the ATT over the tenants' counterfactual mean, is
-# easier to read. The counterfactual mean is the tenants' observed mean after entry minus the ATT,
-# with the cell weights of the simple aggregation.
-
-
-# %%
-def post_entry_mean(frame, column):
-    """Mean of ``column`` over tenants' post-entry years, each cohort-year cell weighted by cohort
-    size (the weights of the simple aggregation); cohorts entering after 1995 only."""
-    tenants = frame[(frame["entry_year"] > 1995) & (frame["year"] >= frame["entry_year"])]
-    cells = tenants.groupby(["entry_year", "year"])[column].mean().rename("mean").reset_index()
-    sizes = frame[frame["entry_year"] > 1995].groupby("entry_year")["firm_id"].nunique()
-    return float(np.average(cells["mean"], weights=sizes.reindex(cells["entry_year"])))
-
-
-counts = ["phd", "patents", "patents_cw"]
-observed = pd.Series({OUTCOMES[y]: post_entry_mean(panel.data, y) for y in counts})
-levels = results.loc[observed.index, ["estimate", "truth"]]
-relative = levels / levels.rsub(observed, axis=0)  # ATT / (observed mean - ATT)
-relative.add_prefix("relative ").round(3)
-
-# %% [markdown]
-# ## 5. Dynamics and heterogeneity
+# ## 5. Against the truth
 #
-# The effect on TFP builds up after entry (the park shifts the law of motion of productivity, which
-# accumulates through its persistence). The dynamic aggregation follows the true path.
+# The simulator records each tenant's effect exactly, so each estimate can be set beside its
+# target, aggregated with the same cohort weights. Two conversions:
+#
+# - the simulator's productivity $\omega$ is gross-output TFP; the study estimates value-added
+#   TFP, which moves by $\Delta\omega / (1 - \beta_m)$ (section 3), so we scale the true TFP
+#   effects by $1/(1 - \beta_m) = 2.5$;
+# - the true proportional effect is $\theta/(\mu_1 - \theta)$ with the true $\theta$ and the
+#   tenants' observed post-entry mean $\mu_1$.
 
 # %%
-event_study = fits["tfp"].aggregate("dynamic", min_e=-6, max_e=12)
-true_path = truth.query("kind == 'dynamic' and outcome == 'tfp'").astype({"key": float})
-true_path = true_path[true_path["key"].between(-6, 12)]
-ax = event_study.plot()
-ax.plot(true_path["key"], true_path["att"], "k--", label="truth")
-ax.set_ylabel("effect on TFP")
-ax.legend(frameon=False)
+aggregates = sim.truth.aggregates
+SCALE = {"tfp": 1 / (1 - beta_m)}
+
+
+def true_effect(outcome, kind="simple"):
+    """True aggregate of the simulator in the units of the study's outcome."""
+    rows = aggregates.query("outcome == @outcome and kind == @kind")
+    values = rows.set_index("key")["att"] * SCALE.get(outcome, 1.0)
+    return values.iloc[0] if kind == "simple" else values
+
+
+def post_entry_mean(data, outcome):
+    """Tenants' mean outcome over the post-entry cells, weighted by cohort size."""
+    sizes = sim.truth.cohorts.set_index("cohort")["n_firms"]
+    tenants = data[data["entry_year"].isin(sizes.index) & (data["year"] >= data["entry_year"])]
+    cells = tenants.groupby(["entry_year", "year"])[outcome].mean().reset_index()
+    return np.average(cells[outcome], weights=sizes.reindex(cells["entry_year"]))
+
+
+truth = {(o, "simple"): true_effect(o) for o in result.outcomes}
+theta, mu1 = true_effect("patents"), post_entry_mean(panel.data, "patents")
+truth[("patents", "proportional")] = theta / (mu1 - theta)
+compare = side[["estimate", "std_error_conditional", "std_error_whole_pipeline"]].assign(
+    truth=pd.Series(truth)
+)
+error = compare["estimate"] - compare["truth"]
+compare["error / SE conditional"] = error / compare["std_error_conditional"]
+compare["error / SE whole-pipeline"] = error / compare["std_error_whole_pipeline"]
+compare.round(4)
+
+# %% [markdown]
+# Every estimate lies within about two standard errors of its truth. The TFP effect is the one
+# that sits furthest above it: part of that is sampling noise, part the production function
+# discussed above.
+#
+# The dynamic effects on TFP follow the true path: the park shifts the law of motion, and the
+# shift accumulates through the persistence of productivity. The bars are the conditional 95%
+# intervals, the grey band the whole-pipeline one.
+
+# %%
+rows = result.estimates.query("outcome == 'tfp' and estimand == 'dynamic'")
+true_path = true_effect("tfp", "dynamic").reindex(rows["event_time"])
+z = 1.96
+fig, ax = plt.subplots(figsize=(7, 3.5), layout="constrained")
+ax.fill_between(
+    rows["event_time"],
+    rows["estimate"] - z * rows["std_error_whole_pipeline"],
+    rows["estimate"] + z * rows["std_error_whole_pipeline"],
+    color="0.85",
+    label="95% CI, whole pipeline",
+)
+ax.errorbar(
+    rows["event_time"],
+    rows["estimate"],
+    yerr=z * rows["std_error_conditional"],
+    fmt="o",
+    capsize=3,
+    label="estimate, 95% CI conditional",
+)
+ax.plot(true_path.index, true_path.to_numpy(), "k--", label="truth")
+ax.axhline(0, color="0.5", lw=0.8)
+ax.axvline(-0.5, color="0.5", lw=0.8, ls=":")
+ax.set_xlabel("years since park entry")
+ax.set_ylabel("effect on TFP (value added)")
+ax.legend(frameon=False, fontsize=8)
 plt.show()
 
 # %% [markdown]
-# Parks raise the productivity of small firms most in this economy. With 1,000 firms the large
-# size class has too few tenants per cohort to stand alone, so we compare small firms with the
-# others, using the outcome-regression 2x2 within each group; the truth by group is computed from
-# the simulator's firm-level effects with the same cell weights.
+# ## 6. Heterogeneity
+#
+# Parks raise the productivity and R&D of small firms most in this economy (the effect multiplier
+# is 1.5 for small, 1.0 for medium and 0.6 for large firms). The subgroup rows carry conditional
+# SEs only; `bootstrap_subgroups=True` re-runs the subgroup fits in every replication too, at the
+# cost of one more fit per outcome and `by` column. The truth within a group is the simple
+# aggregation of the true firm-level effects of its tenants.
 
 # %%
-panel = panel.assign(size_group=np.where(panel.data["small"] == 1, "small", "medium or large"))
-by_size = CallawaySantAnna(
-    "tfp", covariates=["rd_high", "young"], method="reg", by="size_group"
-).fit(panel)
-heterogeneity = by_size.aggregate("simple")
-firm_effects = pd.read_csv(TRUTH / "firm_effects.csv")
-firm_effects = firm_effects.rename(columns={"cohort": "entry_year"}).assign(
-    size_group=lambda f: np.where(
-        f["firm_id"].map(characteristics["small"]) == 1, "small", "medium or large"
-    )
-)
-true_by_size = {
-    group: post_entry_mean(rows, "tfp") for group, rows in firm_effects.groupby("size_group")
-}
-print(heterogeneity.overall.assign(truth=pd.Series(true_by_size)))
-print(heterogeneity.equality_test)
+effects = sim.truth.firm_effects
+effects = effects[effects["cohort"].isin(sim.truth.cohorts["cohort"])]
+effects = effects.assign(size_group=effects["firm_id"].map(size_group))
+
+
+def true_by_group(outcome):
+    """Simple aggregation of the true effects within each size group."""
+    cells = effects.groupby(["size_group", "cohort", "year"])[outcome].mean().rename("att")
+    sizes = effects.groupby(["size_group", "cohort"])["firm_id"].nunique().rename("n")
+    cells = cells.reset_index().merge(sizes.reset_index(), on=["size_group", "cohort"])
+    total = (cells["att"] * cells["n"]).groupby(cells["size_group"]).sum()
+    return total / cells["n"].groupby(cells["size_group"]).sum() * SCALE.get(outcome, 1.0)
+
+
+groups = result.estimates.query("by == 'size_group'")
+groups = groups[["outcome", "subgroup", "estimate", "std_error_conditional"]].copy()
+groups["truth"] = [
+    true_by_group(o)[g] for o, g in zip(groups["outcome"], groups["subgroup"], strict=True)
+]
+tests = result.subgroup_tests.set_index("outcome")["p_value"]
+groups["p (equal effects)"] = groups["outcome"].map(tests)
+groups.set_index(["outcome", "subgroup"])
 
 # %% [markdown]
-# Both estimates are close to their truths, but with 1,000 firms the Wald test cannot tell the two
-# groups apart: detecting heterogeneity takes far more data than estimating an average effect.
-
-# %% [markdown]
-# ## 6. Contrasts: what other designs would have said
-#
-# - **Naive**: the mean outcome of tenant firm-years minus that of all other firm-years.
-# - **TWFE**: the static two-way fixed effects coefficient.
+# The true effects of small firms on TFP and R&D are about a third larger than those of the
+# others. The estimates, with standard errors of a fifth to a half of the effects, cannot see it
+# (here they even put the groups in the wrong order), and the Wald test of equal effects does not
+# reject. Detecting heterogeneity takes far more data than estimating an average effect.
+# `result.notes` lists anything a subgroup fit had to drop.
 
 # %%
-flagged = panel.with_derived("in_park").data
-contrast = {}
-for y in ["tfp", "log_output", "log_rd", "phd"]:
-    rows = flagged.dropna(subset=[y])
-    tenant = rows["in_park"] == 1
-    twfe = TwoWayFE(y).fit(panel)
-    contrast[OUTCOMES[y]] = {
-        "naive": rows.loc[tenant, y].mean() - rows.loc[~tenant, y].mean(),
-        "TWFE": twfe.params["in_park"],
-        "CS-DR": simple[y].estimate,
-        "truth": results.loc[OUTCOMES[y], "truth"],
-    }
-pd.DataFrame(contrast).T.round(3)
+print("\n".join(result.notes) or "no notes")
 
 # %% [markdown]
-# For output, R&D and PhD employment the naive comparison is three to five times the truth:
-# tenants were larger and more R&D-intensive before they entered. TWFE removes the level
-# differences but not the faster growth of the firms that select into parks, and overstates the
-# output and R&D effects by a quarter to a half. For TFP both happen to land near the truth: in
-# this economy the characteristics that drive entry move productivity much less than size and
-# R&D, a fact an evaluator could not know in advance.
-#
-# **PSM-DiD.** In each cohort, tenants are matched to never-treated firms of the same industry in
-# the year before entry, on the covariates and pre-entry TFP, and the stacked matched samples give
-# an event study; its ATT averages event times 0 to 4. The comparable Callaway-Sant'Anna number is
-# the dynamic aggregation over the same window. (Matching on the pre-entry TFP *trend* as well,
-# `trend_years`, needs every firm observed in the earlier year; we match on the level only.)
-
-# %%
-psm = PSMDiD("tfp", covariates=COVARIATES, trend_years=0, window=(-4, 4)).fit(panel.dropna(["tfp"]))
-cs_window = fits["tfp"].aggregate("dynamic", min_e=-4, max_e=4)
-true_dynamic = truth.query("kind == 'dynamic' and outcome == 'tfp'").astype({"key": float})
-true_window = true_dynamic[true_dynamic["key"].between(0, 4)]["att"].mean()
-table(
-    [
-        make_tidy(["ATT, event times 0-4"], [psm.att], [psm.std_error]),
-        make_tidy(["ATT, event times 0-4"], [cs_window.estimate], [cs_window.std_error]),
-    ],
-    model_names=["PSM-DiD", "CS-DR"],
-    title=f"Effect of park entry on TFP over the first five years (truth: {true_window:.3f})",
-    digits=3,
-)
-
-# %% [markdown]
-# Both designs recover the effect over the first five years; the doubly robust estimator uses all
-# never-treated firms and is more precise.
-#
-# ## What the standard errors do not include
-#
-# The standard errors above treat TFP as data: they are **conditional on the first stage** (the
-# materials share and the production function). TFP is itself estimated, and its sampling error
-# moves every TFP effect. A firm-cluster bootstrap that re-runs every stage on each resample,
-# from the panel to the aggregation, gives **whole-pipeline** standard errors; that is what
-# `ImpactStudy` reports, and why every table should state which kind of standard error it shows.
-#
 # ## Take-aways
 #
-# - Start from raw files and keep the drop report: every excluded row is accounted for.
-# - Measure selection variables before entry; use them in the comparison, not as outcomes.
-# - Estimate TFP with a method whose identification fits the technology (here: the materials share
-#   plus ACF by industry, with park status in the law of motion).
-# - Estimate staggered effects with clean comparisons, aggregate explicitly, show the dynamics and
-#   the heterogeneity, and set the naive answers beside them.
+# - A study is a configuration: the stages, covariates, windows and seeds are stated before any
+#   data are seen, and `plan()` shows what will run.
+# - TFP is an estimate. Standard errors that take it as data are *conditional* on the production
+#   function; the whole-pipeline bootstrap re-runs every stage on resampled firms. Report which
+#   one every table shows; `tidy()` labels each row.
+# - For outcomes without a first stage the two SEs estimate the same thing; their gap is bootstrap
+#   noise, which shrinks only with more replications.
+# - Counts are best read as proportional effects, $ATT / \mathrm E[Y(0)\mid\text{treated}]$.
 #
-# **Exercises.** (i) Drop `in_park` from the law of motion: how does the TFP effect change? (ii) Use
-# `control_group="not_yet_treated"`. (iii) Estimate the effects by industry (`by="industry"`).
+# **Exercises.**
+# (i) Drop `in_park` from the law of motion (`law_of_motion_controls=()`): how do the TFP effect
+# and its two SEs change, and why does the bias go the way it does?
+# (ii) Raise `BOOTSTRAP` to 49 and re-run: how much do the whole-pipeline SEs of `log_rd` and
+# `patents` move, and how close do they come to the conditional ones? Run it again with
+# `n_jobs=2` and check that `result.bootstrap.estimates` is unchanged.
+# (iii) Replace the DiD template by PSM-DiD,
+# `did=PSMDiD("y", covariates=["log_employment"], trend_years=0, window=(-3, 4))` (from
+# `parkimpact.matching`, without `covariates=` in the study), and compare its post-entry average
+# with the truth of event times 0-4.
 #
 # ## References
 #
@@ -381,14 +436,13 @@ table(
 #   production function estimators. *Econometrica* 83(6), 2411-2451.
 # - Callaway, B. and Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time
 #   periods. *Journal of Econometrics* 225(2), 200-230.
+# - Cameron, A. C., Gelbach, J. B. and Miller, D. L. (2008). Bootstrap-based improvements for
+#   inference with clustered errors. *Review of Economics and Statistics* 90(3), 414-427.
 # - De Loecker, J. (2013). Detecting learning by exporting. *American Economic Journal:
 #   Microeconomics* 5(3), 1-21.
+# - Efron, B. and Tibshirani, R. J. (1993). *An Introduction to the Bootstrap*. Chapman & Hall.
 # - Fukugawa, N. and Chang, C.-C. (2025). RIETI Discussion Paper 25-E-005 (science parks in
 #   Taiwan: staggered entry, AIPW and difference-in-differences on R&D, PhD employment, TFP and
 #   patent quality).
-# - Gandhi, A., Navarro, S. and Rivers, D. A. (2020). On the identification of gross output
-#   production functions. *Journal of Political Economy* 128(8), 2973-3016.
 # - Sant'Anna, P. H. C. and Zhao, J. (2020). Doubly robust difference-in-differences estimators.
 #   *Journal of Econometrics* 219(1), 101-122.
-# - Yang, C.-H., Motohashi, K. and Chen, J.-R. (2009). Are new technology-based firms located on
-#   science parks really more innovative? Evidence from Taiwan. *Research Policy* 38(1), 77-85.
