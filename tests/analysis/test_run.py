@@ -53,6 +53,8 @@ def test_outputs_and_manifest(project: Path, first_run) -> None:  # type: ignore
         "data/drop_summary.csv",
         "data/dropped_rows.csv",
         "data/cohorts.csv",
+        "tables/row_accounting.tex",
+        "tables/row_accounting.md",
         "tables/descriptive_in_vs_out.csv",
         "tables/descriptive_in_vs_out.tex",
         "tables/descriptive_in_vs_out.md",

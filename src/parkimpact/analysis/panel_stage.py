@@ -54,7 +54,23 @@ def panel_from_config(config: AnalysisConfig) -> tuple[FirmPanel, dict[str, Path
 def describe_panel_outputs(panel: FirmPanel, config: AnalysisConfig, out: OutputWriter) -> None:
     """Description, drop report, row accounting, cohorts and the in-vs-out table."""
     out.text("panel_description.txt", panel.describe())
-    out.csv("data/row_accounting.csv", panel.drops.accounting())
+    accounting = panel.drops.accounting()
+    out.csv("data/row_accounting.csv", accounting)
+    out.table(
+        "tables/row_accounting",
+        descriptive_table(
+            accounting.set_index("source").rename(
+                columns={
+                    "rows_in": "Rows in",
+                    "rows_kept": "Kept",
+                    "rows_dropped": "Dropped",
+                    "balanced": "In = kept + dropped",
+                }
+            ),
+            title="Row accounting by source",
+            notes="Every dropped row is listed with its reason in data/dropped_rows.csv.",
+        ),
+    )
     out.csv("data/drop_summary.csv", panel.drops.counts())
     out.csv("data/dropped_rows.csv", panel.drops.to_frame())
     out.csv("data/cohorts.csv", panel.cohorts())
