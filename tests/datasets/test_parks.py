@@ -441,8 +441,8 @@ def test_write_sources_is_byte_deterministic(
     first = sim.write_sources(tmp_path / "a")
     second = sim_again.write_sources(tmp_path / "b")
     assert set(first) == {
-        "financials", "tenancy", "patents", "deflators", "mapping", "att_gt", "aggregates",
-        "elasticities", "firm_effects", "cohorts", "covariates",
+        "financials", "tenancy", "patents", "deflators", "mapping", "costs", "att_gt",
+        "aggregates", "elasticities", "firm_effects", "cohorts", "covariates", "survival",
     }
     for name, path in first.items():
         data = path.read_bytes()

@@ -24,6 +24,7 @@ __all__ = [
     "PARK_OPENING",
     "SIZE_CLASSES",
     "OUTCOMES",
+    "PATENT_TRUTH",
     "ParkSettings",
     "validate_settings",
 ]
@@ -195,6 +196,16 @@ MOVE_SHARE: Final = 0.05
 RETURN_SHARE: Final = 0.25
 SPELL_YEARS: Final = (2, 9)
 RETURN_GAP: Final = (2, 6)
+#: Horizons (years after entry) of the survival truth table.
+SURVIVAL_HORIZONS: Final[tuple[int, ...]] = tuple(range(1, 11))
+
+# ------------------------------------------------------------------- park costs
+#: Yearly running cost of each open park (2016 NT$ million) before tenant services.
+PARK_BASE_COST = np.array([600.0, 300.0, 300.0])
+#: Yearly cost of services per tenant firm (2016 NT$ million).
+COST_PER_TENANT: Final = 3.0
+COST_CURRENCY: Final = "TWD"
+PARK_BASE_COST.setflags(write=False)
 
 # ---------------------------------------------------------------------- prices
 PRICE_BASE_YEAR: Final = 2016
@@ -214,7 +225,10 @@ OUTCOMES: Final[tuple[str, ...]] = (
     "citations",
     "patents_cw",
     "claims",
+    "wage",
 )
+#: Outcomes drawn by the patent module, in the order of :data:`OUTCOMES`.
+PATENT_TRUTH: Final[tuple[str, ...]] = ("patents", "citations", "patents_cw", "claims")
 
 
 @dataclass(frozen=True)
@@ -232,6 +246,12 @@ class ParkSettings:
     effect_scale: float
     entry_rate: float
     burn_in: int
+    hazard_ratio: float = 1.0
+
+    @property
+    def closure_hazard_ratio(self) -> float:
+        """Effective hazard ratio of closure after park entry: ``hazard_ratio ** effect_scale``."""
+        return float(self.hazard_ratio**self.effect_scale)
 
     @property
     def start_year(self) -> int:
@@ -279,6 +299,16 @@ def _seed(seed: object) -> int:
     return int(seed)
 
 
+def _hazard_ratio(value: object) -> float:
+    ratio = _real("hazard_ratio", value, 0.0, 10.0, open_high=False)
+    if ratio <= 0.0:
+        raise ValueError(
+            f"hazard_ratio must be in (0, 10]; got {value!r}. Use 1.0 for no park effect on "
+            "closure."
+        )
+    return ratio
+
+
 def validate_settings(**kwargs: Any) -> ParkSettings:
     """Check every argument of the simulator and return them as :class:`ParkSettings`.
 
@@ -308,5 +338,6 @@ def validate_settings(**kwargs: Any) -> ParkSettings:
         effect_scale=_real("effect_scale", kwargs["effect_scale"], -5.0, 5.0, open_high=False),
         entry_rate=_real("entry_rate", kwargs["entry_rate"], 0.0, 20.0, open_high=False),
         burn_in=_integer("burn_in", kwargs["burn_in"], 0, 60),
+        hazard_ratio=_hazard_ratio(kwargs.get("hazard_ratio", 1.0)),
         **rates,
     )

@@ -13,9 +13,11 @@ from parkimpact.datasets._parks_firms import (
     Covariates,
     Firms,
     classify,
+    closure_hazard,
     draw_deaths,
     draw_entries,
     draw_firms,
+    last_observed,
 )
 from parkimpact.datasets._parks_patents import PatentDraw, PatentInputs, draw_patents, phd_counts
 from parkimpact.datasets._parks_sources import draw_prices
@@ -36,7 +38,9 @@ class Economy:
 
     ``worlds[0]`` is the untreated world, ``worlds[1]`` the observed one; their
     matrices are (simulated years x firms). Observed firm-years ("cells") are
-    ``(firm_index, row_index)`` pairs sorted by firm then year.
+    ``(firm_index, row_index)`` pairs sorted by firm then year. ``last_obs`` is
+    the last observed year in the observed world, ``last_obs_untreated`` the one
+    without parks (they differ only when parks change the closure hazard).
     """
 
     settings: ParkSettings
@@ -45,6 +49,7 @@ class Economy:
     covariates: Covariates
     spells: Spells
     last_obs: np.ndarray
+    last_obs_untreated: np.ndarray
     prices: Prices
     worlds: tuple[dict[str, np.ndarray], dict[str, np.ndarray]]
     effect: np.ndarray
@@ -75,6 +80,23 @@ def _generators(seed: int) -> dict[str, np.random.Generator]:
     return {name: np.random.default_rng(child) for name, child in pairs}
 
 
+def _observed_closure(
+    firms: Firms,
+    cov: Covariates,
+    settings: ParkSettings,
+    uniforms: np.ndarray,
+    entry: np.ndarray,
+    last_untreated: np.ndarray,
+) -> np.ndarray:
+    """Last observed year with the park effect on closure (same draws as without parks)."""
+    ratio = settings.closure_hazard_ratio
+    if ratio == 1.0:
+        return last_untreated
+    years = np.arange(settings.first_year, settings.last_year + 1)
+    hazard = closure_hazard(firms, cov, years, entry=entry, hazard_ratio=ratio)
+    return last_observed(uniforms, hazard, firms, settings)
+
+
 def simulate_economy(settings: ParkSettings) -> Economy:
     """Simulate firms, prices, both worlds, deaths, park spells and count outcomes."""
     gen = _generators(settings.seed)
@@ -87,8 +109,9 @@ def simulate_economy(settings: ParkSettings) -> Economy:
     untreated = simulate_world(firms, shocks, prices, years, none, none, scale)
     cov = classify(firms, untreated["employment"], untreated["rd"], untreated["output"],
                    settings.start_year)
-    last_obs = draw_deaths(gen["deaths"], firms, cov, settings)
-    entry, park = draw_entries(gen["entries"], firms, cov, last_obs, settings)
+    uniforms, last_untreated = draw_deaths(gen["deaths"], firms, cov, settings)
+    entry, park = draw_entries(gen["entries"], firms, cov, last_untreated, settings)
+    last_obs = _observed_closure(firms, cov, settings, uniforms, entry, last_untreated)
     spells = draw_spells(gen["spells"], firms, entry, park, last_obs, settings)
     in_park, effect = treatment_paths(
         spells, years, scale * cov.effect_multiplier(firms.industry)
@@ -121,7 +144,8 @@ def simulate_economy(settings: ParkSettings) -> Economy:
     patents = draw_patents(gen["patents_a"], gen["patents_b"], cells, settings.last_year)
     return Economy(
         settings=settings, years=years, firms=firms, covariates=cov, spells=spells,
-        last_obs=last_obs, prices=prices, worlds=worlds, effect=effect,
+        last_obs=last_obs, last_obs_untreated=last_untreated, prices=prices, worlds=worlds,
+        effect=effect,
         firm_index=firm_index, row_index=row_index, phd=phd, patents=patents, generators=gen,
     )
 
@@ -154,7 +178,8 @@ def real_values(econ: Economy, world: int) -> dict[str, np.ndarray]:
 def potential_outcomes(econ: Economy) -> dict[str, np.ndarray]:
     """Each truth outcome as a (2, cells) array: row 0 untreated, row 1 observed.
 
-    ``tfp`` is :math:`\\omega`; ``log_rd`` is :math:`\\ln(1 + R)` with real R&D.
+    ``tfp`` is :math:`\\omega`; ``log_rd`` is :math:`\\ln(1 + R)` with real R&D;
+    ``wage`` is the average wage per employee, wage bill / employment (real).
     """
     values = [real_values(econ, world) for world in (0, 1)]
     both = {k: np.stack([values[0][k], values[1][k]]) for k in values[0]}
@@ -167,4 +192,5 @@ def potential_outcomes(econ: Economy) -> dict[str, np.ndarray]:
         "phd": both["phd"],
     }
     out.update(econ.patents.outcomes)
+    out["wage"] = both["wage_bill"] / both["employment"]
     return out

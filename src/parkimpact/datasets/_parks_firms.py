@@ -16,7 +16,16 @@ import numpy as np
 from parkimpact.datasets import _parks_config as cfg
 from parkimpact.datasets._parks_config import ParkSettings
 
-__all__ = ["Firms", "Covariates", "draw_firms", "classify", "draw_deaths", "draw_entries"]
+__all__ = [
+    "Firms",
+    "Covariates",
+    "draw_firms",
+    "classify",
+    "closure_hazard",
+    "last_observed",
+    "draw_deaths",
+    "draw_entries",
+]
 
 
 @dataclass(frozen=True)
@@ -106,23 +115,25 @@ def classify(
     )
 
 
-def draw_deaths(
-    rng: np.random.Generator, firms: Firms, cov: Covariates, settings: ParkSettings
+def closure_hazard(
+    firms: Firms,
+    cov: Covariates,
+    years: np.ndarray,
+    *,
+    entry: np.ndarray | None = None,
+    hazard_ratio: float = 1.0,
 ) -> np.ndarray:
-    r"""Last observed year of each firm.
+    r"""Probability of closing in each of ``years`` (rows) for each firm (columns).
 
-    From the year after its first observed year, a firm dies in year ``t`` with
-    probability :math:`1 - \exp(-h_{it})`,
-    :math:`h_{it} = 0.010\, s_{c(i)}\, d_{j(i)}\, a_i\, c_t`, where
-    :math:`s` = (1.6, 1.0, 0.5) by size class, :math:`d` by industry
-    (``IND_DEATH``), :math:`a_i = 1.3` for young firms, :math:`c_t` = 2.0, 1.5,
-    1.8 in 2001, 2008, 2009 (1 otherwise). A firm dying in ``t`` is last
-    observed in ``t - 1``. The hazard depends neither on age nor on any outcome
-    (so deaths are the same in both potential worlds), and it has no firm
-    frailty: survivors' remaining lifetimes do not depend on their founding year.
+    :math:`1 - \exp(-h_{it})` with :math:`h_{it} = 0.010\, s_{c(i)}\, d_{j(i)}\, a_i\,
+    c_t\, \theta^{1[t > g_i]}`: :math:`s` = (1.6, 1.0, 0.5) by size class,
+    :math:`d` by industry (``IND_DEATH``), :math:`a_i = 1.3` for young firms,
+    :math:`c_t` = 2.0, 1.5, 1.8 in 2001, 2008, 2009 (1 otherwise) and
+    :math:`\theta` the hazard ratio of firms that entered a park in
+    :math:`g_i` (``entry``, ``-1`` for never), from the year after entry on
+    (closing in year :math:`t` depends on tenancy in :math:`t - 1`; the
+    effect is absorbing: it stays after a firm leaves its park).
     """
-    years = np.arange(settings.first_year, settings.last_year + 1)
-    draws = rng.random((years.size, firms.n))
     firm_rate = (
         cfg.DEATH_BASE
         * cfg.SIZE_DEATH[cov.size_class]
@@ -130,11 +141,53 @@ def draw_deaths(
         * np.where(cov.young, cfg.YOUNG_DEATH, 1.0)
     )
     calendar = np.array([cfg.DEATH_YEARS.get(int(t), 1.0) for t in years])
-    hazard = 1.0 - np.exp(-calendar[:, None] * firm_rate[None, :])
-    dies = (draws < hazard) & (years[:, None] > firms.first_obs[None, :])
+    rate = calendar[:, None] * firm_rate[None, :]
+    if entry is not None and hazard_ratio != 1.0:
+        after = (entry[None, :] >= 0) & (years[:, None] > entry[None, :])
+        rate = rate * np.where(after, hazard_ratio, 1.0)
+    return 1.0 - np.exp(-rate)
+
+
+def last_observed(
+    uniforms: np.ndarray, hazard: np.ndarray, firms: Firms, settings: ParkSettings
+) -> np.ndarray:
+    """Last observed year: a firm closing in ``t`` (``uniform < hazard``) is last seen in ``t - 1``.
+
+    ``uniforms`` and ``hazard`` are (sample years x firms); closing is possible
+    from the year after the firm's first observed year.
+    """
+    years = np.arange(settings.first_year, settings.last_year + 1)
+    dies = (uniforms < hazard) & (years[:, None] > firms.first_obs[None, :])
     any_death = dies.any(axis=0)
     death_year = years[np.argmax(dies, axis=0)]
     return np.where(any_death, death_year - 1, settings.last_year).astype("int64")
+
+
+def draw_deaths(
+    rng: np.random.Generator, firms: Firms, cov: Covariates, settings: ParkSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Closure draws and the last observed year of each firm without parks.
+
+    From the year after its first observed year, a firm dies in year ``t`` with
+    probability :func:`closure_hazard` (``hazard_ratio`` 1). A firm dying in
+    ``t`` is last observed in ``t - 1``. The hazard depends neither on age nor
+    on any outcome, and it has no firm frailty: survivors' remaining lifetimes
+    do not depend on their founding year. The same uniform draws decide closure
+    in the observed world, where tenants' hazard is multiplied by the park's
+    hazard ratio (:func:`last_observed` with the tenants' hazards), so a park
+    effect on closure changes only tenants' years after entry.
+
+    Returns
+    -------
+    uniforms : numpy.ndarray
+        (sample years x firms) uniform draws.
+    last_obs : numpy.ndarray
+        Last observed year in the world without parks.
+    """
+    years = np.arange(settings.first_year, settings.last_year + 1)
+    uniforms = rng.random((years.size, firms.n))
+    hazard = closure_hazard(firms, cov, years)
+    return uniforms, last_observed(uniforms, hazard, firms, settings)
 
 
 def entry_rate(

@@ -134,7 +134,9 @@ def draw_patents(
     quality = cfg.IND_CITATIONS[cells.industry] * window * np.exp(cfg.CITATION_SHIFT * cells.effect)
     cites = poisson_quantile(draws[0], quality[:, cell] * draws[1])
     claims = 1 + poisson_quantile(draws[2], (cfg.CLAIMS_MEAN - 1.0) * draws[3])
-    outcomes: dict[str, np.ndarray] = {k: np.zeros((2, most.size)) for k in cfg.OUTCOMES[6:]}
+    outcomes: dict[str, np.ndarray] = {
+        k: np.zeros((2, most.size)) for k in cfg.PATENT_TRUTH
+    }
     for world in (0, 1):
         inside = rank < counts[world, cell]
         where = cell[inside]

@@ -11,7 +11,15 @@ from parkimpact.datasets import _parks_config as cfg
 from parkimpact.datasets._parks_config import ParkSettings
 from parkimpact.datasets._parks_firms import Firms, choose_park
 
-__all__ = ["Spells", "draw_spells", "treatment_paths", "tenancy_table", "iso_dates", "days_in_year"]
+__all__ = [
+    "Spells",
+    "draw_spells",
+    "treatment_paths",
+    "park_of_year",
+    "tenancy_table",
+    "iso_dates",
+    "days_in_year",
+]
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,14 @@ def treatment_paths(
     park_now = np.where(in2, spells.park2, np.where(in1, spells.park1, 0))
     multiplier = np.where(in_park, cfg.PARK_EFFECT[park_now] * firm_multiplier, 0.0)
     return in_park.astype("float64"), multiplier
+
+
+def park_of_year(spells: Spells, years: np.ndarray) -> np.ndarray:
+    """Index of the park a firm is in each year, ``-1`` outside parks, (years x firms)."""
+    t = years[:, None]
+    in1 = (spells.entry >= 0) & (t >= spells.entry) & ((spells.out1 < 0) | (t <= spells.out1))
+    in2 = (spells.in2 >= 0) & (t >= spells.in2)
+    return np.where(in2, spells.park2, np.where(in1, spells.park1, -1))
 
 
 def days_in_year(year: np.ndarray) -> np.ndarray:

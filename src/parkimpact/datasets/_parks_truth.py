@@ -62,6 +62,13 @@ class ParkTruth:
         already in a park before ``first_year``).
     description : str
         A readable summary of the design.
+    survival : pandas.DataFrame
+        Survival after entry of the tenants of in-window cohorts in both
+        worlds: ``firm_id``, ``park`` (first park), ``cohort``, ``horizon``
+        (1-10 years), ``survival_observed`` / ``survival_untreated`` (expected
+        survival from the closure hazards) and ``alive_observed`` /
+        ``alive_untreated`` (realised, missing after ``last_year``); see
+        :mod:`parkimpact.datasets._parks_survival`.
     """
 
     elasticities: Mapping[str, float]
@@ -71,10 +78,11 @@ class ParkTruth:
     cohorts: pd.DataFrame = field(repr=False)
     covariates: pd.DataFrame = field(repr=False)
     description: str = field(repr=False)
+    survival: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
 
-def elasticities(effect_scale: float) -> dict[str, float]:
-    """True production-function and R&D parameters."""
+def elasticities(effect_scale: float, closure_hazard_ratio: float = 1.0) -> dict[str, float]:
+    """True production-function and R&D parameters and the park's closure hazard ratio."""
     return {
         "constant": cfg.B0,
         "labour": cfg.BETA_L,
@@ -89,6 +97,7 @@ def elasticities(effect_scale: float) -> dict[str, float]:
         "capital_depreciation": cfg.DEPRECIATION,
         "rd_depreciation": cfg.RD_DEPRECIATION,
         "rd_growth": cfg.RD_GROWTH,
+        "closure_hazard_ratio": closure_hazard_ratio,
     }
 
 

@@ -34,6 +34,7 @@ from parkimpact.datasets._parks_sources import (
     mapping_toml,
     write_csv,
 )
+from parkimpact.datasets._parks_survival import park_costs, survival_truth
 from parkimpact.datasets._parks_tenancy import tenancy_table
 from parkimpact.datasets._parks_truth import (
     ParkTruth,
@@ -70,6 +71,10 @@ class ParkSimulation:
         The validated arguments (read-only).
     seed : int
         The seed that reproduces the simulation (fresh entropy if ``seed=None``).
+    costs : pandas.DataFrame
+        Public cost of the parks: ``park``, ``year``, ``amount`` (nominal NT$
+        million), ``currency`` (``"TWD"``), ``price_year`` (the year: current
+        prices); one row per open park and sample year.
     """
 
     financials: pd.DataFrame = field(repr=False)
@@ -81,15 +86,17 @@ class ParkSimulation:
     truth: ParkTruth = field(repr=False)
     settings: Mapping[str, Any]
     seed: int
+    costs: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
     def write_sources(self, directory: str | Path) -> dict[str, Path]:
         """Write the sources, ``mapping.toml`` and the truth tables under ``directory``.
 
         Files: ``financials.csv``, ``tenancy.csv``, ``patents.csv``,
-        ``deflators.csv``, ``mapping.toml`` and ``truth/att_gt.csv``,
-        ``truth/aggregates.csv``, ``truth/elasticities.csv``,
-        ``truth/firm_effects.csv``, ``truth/cohorts.csv``,
-        ``truth/covariates.csv``. Floats are written with ``%.17g`` (exact on
+        ``deflators.csv``, ``mapping.toml``, ``costs.csv`` and
+        ``truth/att_gt.csv``, ``truth/aggregates.csv``,
+        ``truth/elasticities.csv``, ``truth/firm_effects.csv``,
+        ``truth/cohorts.csv``, ``truth/covariates.csv``,
+        ``truth/survival.csv``. Floats are written with ``%.17g`` (exact on
         reading back), LF line endings, no index; the bytes depend only on the
         simulation.
 
@@ -97,8 +104,9 @@ class ParkSimulation:
         -------
         dict[str, pathlib.Path]
             File paths keyed by ``financials``, ``tenancy``, ``patents``,
-            ``deflators``, ``mapping``, ``att_gt``, ``aggregates``,
-            ``elasticities``, ``firm_effects``, ``cohorts``, ``covariates``.
+            ``deflators``, ``mapping``, ``costs``, ``att_gt``, ``aggregates``,
+            ``elasticities``, ``firm_effects``, ``cohorts``, ``covariates``,
+            ``survival``.
         """
         root = Path(directory)
         root.mkdir(parents=True, exist_ok=True)
@@ -107,6 +115,7 @@ class ParkSimulation:
         toml = root / "mapping.toml"
         toml.write_bytes(mapping_toml(self.mapping).encode("utf-8"))
         paths["mapping"] = toml
+        paths["costs"] = write_csv(self.costs, root / "costs.csv")
         truth = self.truth
         elastic = pd.DataFrame(
             {"parameter": list(truth.elasticities), "value": list(truth.elasticities.values())}
@@ -114,7 +123,7 @@ class ParkSimulation:
         tables = {
             "att_gt": truth.att_gt, "aggregates": truth.aggregates, "elasticities": elastic,
             "firm_effects": truth.firm_effects, "cohorts": truth.cohorts,
-            "covariates": truth.covariates,
+            "covariates": truth.covariates, "survival": truth.survival,
         }
         for name, table in tables.items():
             paths[name] = write_csv(table, root / "truth" / f"{name}.csv")
@@ -142,13 +151,14 @@ def _truth(econ: Economy, panel: pd.DataFrame) -> ParkTruth:
     effects = firm_effects(keys, potential)
     aggregates = aggregate(att, cohorts)
     return ParkTruth(
-        elasticities=MappingProxyType(elasticities(s.effect_scale)),
+        elasticities=MappingProxyType(elasticities(s.effect_scale, s.closure_hazard_ratio)),
         firm_effects=effects,
         att_gt=att,
         aggregates=aggregates,
         cohorts=cohorts,
         covariates=_covariates(econ),
         description=_description(econ, panel, aggregates),
+        survival=survival_truth(econ),
     )
 
 
@@ -185,6 +195,7 @@ def simulate_parks(
     effect_scale: float = 1.0,
     entry_rate: float = 1.0,
     burn_in: int = 15,
+    hazard_ratio: float = 1.0,
 ) -> ParkSimulation:
     r"""Simulate a Taiwan-like economy of science-park tenants with known treatment effects.
 
@@ -233,12 +244,17 @@ def simulate_parks(
     burn_in : int, default 15
         Years in [0, 60] simulated before ``first_year`` for firms that exist
         then (pre-sample entries into Hsinchu happen in these years).
+    hazard_ratio : float, default 1.0
+        Park effect :math:`r \in (0, 10]` on the closure hazard: from the
+        year after first entry a tenant's hazard is multiplied by
+        :math:`r^{s}` (``effect_scale`` :math:`s`), also after it leaves. The
+        default 1 leaves closure unaffected (and the simulation unchanged).
 
     Returns
     -------
     ParkSimulation
-        Raw sources, ``mapping``, the clean ``panel``, ``truth``, ``settings``
-        and ``seed``.
+        Raw sources, ``mapping``, the clean ``panel``, ``truth``, ``settings``,
+        ``seed`` and the parks' public ``costs``.
 
     Raises
     ------
@@ -325,8 +341,11 @@ def simulate_parks(
     their park 2-5 years later. Firms die with hazard
     :math:`1 - \exp(-0.010\, g_c\, d_j\, a\, c_t)`, :math:`g` = 1.6, 1.0, 0.5 by
     size class, :math:`a` = 1.3 if young, :math:`c_t` = 2.0, 1.5, 1.8 in 2001,
-    2008, 2009. Entry and death depend only on the covariates and calendar
-    time, so the same firms are observed in both worlds and parallel trends
+    2008, 2009; with ``hazard_ratio`` :math:`r \ne 1` a tenant's hazard is
+    multiplied by :math:`r^s` from the year after first entry (same uniform
+    draws in both worlds, so only tenants' closure years change). Entry and
+    death depend only on the covariates, calendar time and (for death) park
+    entry, so parallel trends and the independence of closure from outcomes
     hold conditionally on (industry, size class, R&D type, age group), while
     untreated trends differ across those covariates (industry TFP and price
     trends, R&D-intensity trends rising with :math:`\phi`, growth of young
@@ -347,10 +366,19 @@ def simulate_parks(
 
     **Truth.** Outcomes ``tfp`` (:math:`\omega`), ``log_output``,
     ``log_value_added``, ``employment``, ``log_rd`` (:math:`\ln(1 + R)`, real),
-    ``phd``, ``patents``, ``citations``, ``patents_cw``, ``claims``; the
-    effect of a treated firm-year is the observed-world value minus the
-    untreated-world value (after an exit the effect decays but is still
-    reported). ATT(g, t) covers cohorts entering after ``first_year``.
+    ``phd``, ``patents``, ``citations``, ``patents_cw``, ``claims``, ``wage``
+    (wage bill / employment); the effect of a treated firm-year is the
+    observed-world value minus the untreated-world value (after an exit the
+    effect decays but is still reported; with :math:`r < 1` a tenant's years
+    after its untreated-world closure compare with the untreated world's
+    values had it survived). ATT(g, t) covers cohorts entering after
+    ``first_year``. ``truth.survival`` gives each in-window tenant's survival
+    1-10 years after entry in both worlds and ``elasticities`` the closure
+    hazard ratio :math:`r^s`.
+
+    **Costs.** Each open park costs 600 (Hsinchu) or 300 (Southern, Central)
+    plus 3 per tenant firm a year (2016 NT$ million), reported at current
+    prices (``costs``).
 
     Examples
     --------
@@ -363,7 +391,7 @@ def simulate_parks(
         n_firms=n_firms, first_year=first_year, last_year=last_year, seed=seed,
         missing=missing, format_errors=format_errors, duplicates=duplicates,
         reporting_noise=reporting_noise, effect_scale=effect_scale, entry_rate=entry_rate,
-        burn_in=burn_in,
+        burn_in=burn_in, hazard_ratio=hazard_ratio,
     )
     econ = simulate_economy(settings)
     gen = econ.generators
@@ -387,4 +415,5 @@ def simulate_parks(
         truth=_truth(econ, panel),
         settings=MappingProxyType(settings.as_dict()),
         seed=settings.seed,
+        costs=park_costs(econ),
     )
