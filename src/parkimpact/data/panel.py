@@ -13,12 +13,13 @@ import pandas as pd
 
 from parkimpact.data.drops import DropReport
 from parkimpact.data.validation import (
-    check_unique_keys,
     constant_within,
     examples,
     integer_years,
+    key_order,
     numeric_column,
     require_columns,
+    varies_within_sorted,
 )
 from parkimpact.errors import PanelNoteWarning, PanelStructureError
 
@@ -138,7 +139,9 @@ class FirmPanel:
                 f"unit column {unit!r} must not be missing; got {int(frame[unit].isna().sum())} "
                 "missing row(s). Drop them or assign identifiers before building the panel."
             )
-        check_unique_keys(frame, [unit, time], "data")
+        order = key_order(frame, unit, time, "data")
+        if order is not None:
+            frame = frame.take(order).reset_index(drop=True)
         notes = [str(n) for n in notes]
         if entry is not None:
             frame[entry] = _entry_years(frame, roles, never_treated_value)
@@ -147,7 +150,6 @@ class FirmPanel:
             frame[exit] = _exit_years(frame, roles)
         if weights is not None:
             frame[weights] = _unit_weights(frame, roles)
-        frame = frame.sort_values([unit, time], kind="stable").reset_index(drop=True)
         report = (DropReport() if drops is None else drops).with_rows_in("panel", len(frame))
         frame, report, exit_notes = _apply_exit_policy(frame, roles, exits, report)
         self._set(frame, roles, report, tuple(notes + exit_notes), exits)
@@ -443,14 +445,15 @@ def _entry_years(frame: pd.DataFrame, roles: PanelRoles, never_value: float | No
             f"(e.g. {examples(values[finite][values[finite] != np.round(values[finite])])}). "
             "Convert entry dates to years first."
         )
-    frame = frame.assign(**{entry: values})
-    constant_within(
-        frame,
-        roles.unit,
-        entry,
-        "entry",  # type: ignore[arg-type]
-        hint="Entry is the year of FIRST entry; use the tenancy adapter to derive it from spells.",
-    )
+    if varies_within_sorted(frame[roles.unit].to_numpy(), values):
+        constant_within(
+            frame.assign(**{entry: values}),
+            roles.unit,
+            entry,
+            "entry",  # type: ignore[arg-type]
+            hint="Entry is the year of FIRST entry; use the tenancy adapter to derive it from "
+            "spells.",
+        )
     return values
 
 
@@ -480,13 +483,14 @@ def _exit_years(frame: pd.DataFrame, roles: PanelRoles) -> np.ndarray:
             f"exit column {exit_col!r} must hold years; got text in {int(bad.sum())} row(s). "
             "Convert it with pd.to_numeric."
         )
-    constant_within(
-        frame.assign(**{exit_col: values}),
-        roles.unit,
-        exit_col,
-        "exit",  # type: ignore[arg-type]
-        hint="Give the year the firm left its park, the same on every row of the firm.",
-    )
+    if varies_within_sorted(frame[roles.unit].to_numpy(), values):
+        constant_within(
+            frame.assign(**{exit_col: values}),
+            roles.unit,
+            exit_col,
+            "exit",  # type: ignore[arg-type]
+            hint="Give the year the firm left its park, the same on every row of the firm.",
+        )
     if roles.entry is None:
         if (~np.isnan(values)).any():
             raise PanelStructureError(
@@ -517,13 +521,14 @@ def _unit_weights(frame: pd.DataFrame, roles: PanelRoles) -> np.ndarray:
             f"weights column {col!r} must be non-negative numbers; got {int(invalid.sum())} "
             "missing, negative or text value(s). Fix or drop those rows first."
         )
-    constant_within(
-        frame.assign(**{col: values}),
-        roles.unit,
-        col,
-        "weights",  # type: ignore[arg-type]
-        hint="Sampling weights are firm-level; use one weight per firm.",
-    )
+    if varies_within_sorted(frame[roles.unit].to_numpy(), values):
+        constant_within(
+            frame.assign(**{col: values}),
+            roles.unit,
+            col,
+            "weights",  # type: ignore[arg-type]
+            hint="Sampling weights are firm-level; use one weight per firm.",
+        )
     return values
 
 

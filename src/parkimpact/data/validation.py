@@ -19,6 +19,8 @@ __all__ = [
     "numeric_column",
     "check_unique_keys",
     "constant_within",
+    "key_order",
+    "varies_within_sorted",
     "examples",
 ]
 
@@ -117,3 +119,38 @@ def constant_within(frame: pd.DataFrame, unit: str, column: str, what: str, *, h
             f"{what} column {column!r} must be constant within each {unit}; got varying values "
             f"for {len(bad_units)} unit(s) (e.g. {examples(bad_units)}). {hint}"
         )
+
+
+def key_order(frame: pd.DataFrame, unit: str, time: str, what: str) -> np.ndarray | None:
+    """The permutation sorting ``frame`` by (unit, time), or None when it is sorted already.
+
+    One linear pass when the rows are already in order; otherwise an integer sort
+    of a combined key (units coded in sorted order, so the permutation equals a
+    stable ``sort_values([unit, time])``). Raises :class:`PanelStructureError`
+    (through :func:`check_unique_keys`) when a (unit, time) pair repeats.
+    """
+    codes, _ = pd.factorize(frame[unit], sort=True)
+    years = frame[time].to_numpy(dtype=np.int64)
+    low = int(years.min())
+    key = codes.astype(np.int64) * (int(years.max()) - low + 1) + (years - low)
+    step = np.diff(key)
+    if (step > 0).all():
+        return None
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    if (ordered[1:] == ordered[:-1]).any():
+        check_unique_keys(frame, [unit, time], what)
+    return order
+
+
+def varies_within_sorted(units: np.ndarray, values: np.ndarray) -> bool:
+    """Whether ``values`` (float, NaN = missing) varies within a unit, for rows sorted by unit.
+
+    Adjacent rows of the same unit are compared; two missing values count as equal,
+    a missing and a present value as different (as ``nunique(dropna=False)``).
+    """
+    if len(units) < 2:
+        return False
+    same_unit = units[1:] == units[:-1]
+    both_missing = np.isnan(values[1:]) & np.isnan(values[:-1])
+    return bool((same_unit & (values[1:] != values[:-1]) & ~both_missing).any())
