@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
 
 from parkimpact.data.drops import DropReport
+from parkimpact.data.duckdb_engine import DuckDBEngine, PanelFile
 from parkimpact.data.io import ColumnMapping, apply_mapping, load_mapping, read_table
 from parkimpact.data.panel import ExitPolicy, FirmPanel, ZeroPolicy
 from parkimpact.data.rd_capital import perpetual_inventory
@@ -31,9 +32,12 @@ from parkimpact.data.validation import (
 )
 from parkimpact.errors import DataFormatError
 
-__all__ = ["build_panel", "load_sources", "Source"]
+__all__ = ["build_panel", "load_sources", "Source", "Engine"]
 
 Source = pd.DataFrame | str | Path
+#: Engines of :func:`build_panel`: pandas in memory, or DuckDB out of core.
+Engine = Literal["pandas", "duckdb"]
+_ENGINES = ("pandas", "duckdb")
 _TEXT_COLUMNS = ("firm_id", "industry")
 _PANEL_ORDER = (
     "firm_id",
@@ -73,6 +77,48 @@ def _frame(source: Source | None, name: str, spec: ColumnMapping) -> pd.DataFram
     raise TypeError(f"{name} must be a DataFrame or a file path; got {type(source).__name__}.")
 
 
+@overload
+def build_panel(
+    financials: Source | None = ...,
+    tenancy: Source | None = ...,
+    patents: Source | None = ...,
+    deflators: Source | None = ...,
+    *,
+    mapping: ColumnMapping | Mapping[str, Any] | str | Path | None = ...,
+    logs: Sequence[str] = ...,
+    zeros: ZeroPolicy = ...,
+    bad_values: BadValues = ...,
+    duplicates: Literal["error", "drop"] = ...,
+    exits: ExitPolicy = ...,
+    rd_depreciation: float | None = ...,
+    rd_growth: float | None = ...,
+    index_base: float | None = ...,
+    engine: Engine | DuckDBEngine = ...,
+    output: None = ...,
+) -> FirmPanel: ...
+
+
+@overload
+def build_panel(
+    financials: Source | None = ...,
+    tenancy: Source | None = ...,
+    patents: Source | None = ...,
+    deflators: Source | None = ...,
+    *,
+    mapping: ColumnMapping | Mapping[str, Any] | str | Path | None = ...,
+    logs: Sequence[str] = ...,
+    zeros: ZeroPolicy = ...,
+    bad_values: BadValues = ...,
+    duplicates: Literal["error", "drop"] = ...,
+    exits: ExitPolicy = ...,
+    rd_depreciation: float | None = ...,
+    rd_growth: float | None = ...,
+    index_base: float | None = ...,
+    engine: Engine | DuckDBEngine = ...,
+    output: str | Path,
+) -> PanelFile: ...
+
+
 def build_panel(
     financials: Source | None = None,
     tenancy: Source | None = None,
@@ -88,14 +134,18 @@ def build_panel(
     rd_depreciation: float | None = None,
     rd_growth: float | None = None,
     index_base: float | None = None,
-) -> FirmPanel:
+    engine: Engine | DuckDBEngine = "pandas",
+    output: str | Path | None = None,
+) -> FirmPanel | PanelFile:
     """Build a firm-year :class:`~parkimpact.FirmPanel` from raw sources.
 
     Parameters
     ----------
     financials
         Firm-year rows (DataFrame or path to CSV/Parquet/``.dta``/Excel). When
-        None, the file named in the mapping's ``[files]`` section is read.
+        None, the file named in the mapping's ``[files]`` section is read. The
+        DuckDB engine also takes a folder of Parquet or CSV part files
+        (hive-style or not) or a glob such as ``"fin/*.parquet"``.
     tenancy
         Park register, one row per firm-park spell; defines ``entry_year``
         (first entry), ``park`` and ``exit_year``. Without it no firm is treated.
@@ -124,14 +174,26 @@ def build_panel(
         or the mapping's ``[options]``).
     index_base
         Value of the price indices in their base year (default 100).
+    engine
+        ``"pandas"`` (default) builds in memory. ``"duckdb"`` (or a
+        :class:`~parkimpact.data.DuckDBEngine` with a memory limit, scratch
+        folder and threads) runs the relational steps out of core in DuckDB
+        and gives the same panel, drop report, notes, warnings and errors. It
+        needs the ``big`` extra (``pip install 'parkimpact[big]'``).
+    output
+        With ``engine="duckdb"``: write the panel to this Parquet file instead
+        of building it in memory and return a
+        :class:`~parkimpact.data.PanelFile` (read columns with
+        ``.read(columns)`` or ``.to_panel(columns)``).
 
     Returns
     -------
-    FirmPanel
+    FirmPanel or PanelFile
         Roles ``unit="firm_id"``, ``time="year"``, ``entry="entry_year"``,
         ``exit="exit_year"``, ``park="park"``, ``industry="industry"``. Its drop
         report accounts for every row of every source:
-        rows in = rows kept + rows reported.
+        rows in = rows kept + rows reported. A :class:`PanelFile` when
+        ``output`` is given.
     """
     spec = load_mapping(mapping)
     base, delta, growth = _settings(spec, index_base, rd_depreciation, rd_growth)
@@ -141,36 +203,38 @@ def build_panel(
                 f"The '{name}' parameter of build_panel must be one of ('error', 'drop'). "
                 f"Got {value!r} instead."
             )
-    raw = _frame(financials, "financials", spec)
-    if raw is None:
-        raise ValueError(
-            "financials must be given as a DataFrame or path, or named in the mapping's [files] "
-            "section; got neither."
+    duck = _duckdb_engine(engine, output, zeros, exits)
+    sources = dict(financials=financials, tenancy=tenancy, patents=patents, deflators=deflators)
+    if duck is None:
+        frame, report, notes = _pandas_frame(
+            spec, sources, bad_values, duplicates, base, delta, growth
         )
-    frame, report = _clean_financials(
-        apply_mapping(raw, spec.financials, "financials"), bad_values, duplicates
-    )
-    notes: list[str] = []
-    defl = _frame(deflators, "deflators", spec)
-    if defl is not None:
-        defl = apply_mapping(defl, spec.deflators, "deflators", keep_unmapped=True)
-        frame, report = deflate(frame, defl, spec.deflate, FINANCIAL_MONEY, report, index_base=base)
-    elif spec.deflate:
-        raise ValueError(
-            "deflators must be given when the mapping has a [deflate] section; got none. "
-            "Pass deflators=... or name the file in [files]."
+    else:
+        from parkimpact.data.duckdb_engine import build_with_duckdb
+
+        built = build_with_duckdb(
+            sources,
+            spec,
+            engine=duck,
+            bad_values=bad_values,
+            duplicates=duplicates,
+            index_base=base,
+            delta=delta,
+            growth=growth,
+            output=output,
+            logs=logs,
+            zeros=zeros,
+            exits=exits,
+            default_logs=DEFAULT_LOGS,
         )
-    frame, report = _add_firm_columns(frame, spec, tenancy, patents, bad_values, report, notes)
-    if "rd" in frame and "rd_capital" not in frame:  # a mapped stock is kept as given
-        frame["rd_capital"] = perpetual_inventory(
-            frame["firm_id"], frame["year"], frame["rd"], depreciation=delta, growth=growth
-        )
-        frame = frame[_ordered(frame.columns)]
+        if isinstance(built, PanelFile):
+            return built
+        frame, report, notes = built
     report = report.with_kept("financials", len(frame))
     warn_notes(notes)
     warn_drops(report)
     panel = FirmPanel(
-        frame.drop(columns="_row"),
+        frame.drop(columns="_row", errors="ignore"),
         unit="firm_id",
         time="year",
         entry="entry_year",
@@ -189,6 +253,83 @@ def build_panel(
             "Map them in [financials] or leave them out of logs."
         )
     return panel.log(present, zeros=zeros) if present else panel
+
+
+def _duckdb_engine(
+    engine: object, output: str | Path | None, zeros: str, exits: str
+) -> DuckDBEngine | None:
+    """The DuckDB settings for ``engine`` (None for pandas); checks ``output`` and policies."""
+    if isinstance(engine, DuckDBEngine):
+        chosen: DuckDBEngine | None = engine
+    elif isinstance(engine, str) and engine in _ENGINES:
+        chosen = DuckDBEngine() if engine == "duckdb" else None
+    else:
+        raise ValueError(
+            f"The 'engine' parameter of build_panel must be one of {_ENGINES} or a DuckDBEngine. "
+            f"Got {engine!r} instead."
+        )
+    if chosen is None and output is not None:
+        raise ValueError(
+            f"output needs engine='duckdb'; got output={str(output)!r} with engine='pandas'. "
+            "Pass engine='duckdb', or build in memory and save panel.data yourself."
+        )
+    if output is not None:
+        for name, value, allowed, owner in (
+            ("zeros", zeros, ("error", "drop", "nan"), "log"),
+            ("exits", exits, ("error", "censor", "keep_treated"), "FirmPanel"),
+        ):
+            if value not in allowed:
+                raise ValueError(
+                    f"The '{name}' parameter of {owner} must be one of {allowed}. "
+                    f"Got {value!r} instead."
+                )
+    if chosen is not None:
+        from parkimpact.data.duckdb_engine import require_duckdb
+
+        require_duckdb()
+    return chosen
+
+
+def _pandas_frame(
+    spec: ColumnMapping,
+    sources: Mapping[str, Source | None],
+    bad_values: BadValues,
+    duplicates: str,
+    index_base: float,
+    delta: float,
+    growth: float,
+) -> tuple[pd.DataFrame, DropReport, list[str]]:
+    """The panel's rows, drop report and notes built in memory with pandas."""
+    financials, tenancy = sources["financials"], sources["tenancy"]
+    patents, deflators = sources["patents"], sources["deflators"]
+    raw = _frame(financials, "financials", spec)
+    if raw is None:
+        raise ValueError(
+            "financials must be given as a DataFrame or path, or named in the mapping's [files] "
+            "section; got neither."
+        )
+    frame, report = _clean_financials(
+        apply_mapping(raw, spec.financials, "financials"), bad_values, duplicates
+    )
+    notes: list[str] = []
+    defl = _frame(deflators, "deflators", spec)
+    if defl is not None:
+        defl = apply_mapping(defl, spec.deflators, "deflators", keep_unmapped=True)
+        frame, report = deflate(
+            frame, defl, spec.deflate, FINANCIAL_MONEY, report, index_base=index_base
+        )
+    elif spec.deflate:
+        raise ValueError(
+            "deflators must be given when the mapping has a [deflate] section; got none. "
+            "Pass deflators=... or name the file in [files]."
+        )
+    frame, report = _add_firm_columns(frame, spec, tenancy, patents, bad_values, report, notes)
+    if "rd" in frame and "rd_capital" not in frame:  # a mapped stock is kept as given
+        frame["rd_capital"] = perpetual_inventory(
+            frame["firm_id"], frame["year"], frame["rd"], depreciation=delta, growth=growth
+        )
+        frame = frame[_ordered(frame.columns)]
+    return frame, report, notes
 
 
 def _settings(
