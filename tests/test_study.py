@@ -183,6 +183,55 @@ def test_subgroups_in_the_bootstrap_without_tfp(panel: FirmPanel) -> None:
     assert len(groups) == 2 and groups["std_error_whole_pipeline"].notna().all()
 
 
+def test_separated_cohort_is_left_out_and_counted_on_every_resample(panel: FirmPanel) -> None:
+    # ``flag`` marks exactly the firms of one cohort: its propensity score separates them from
+    # every comparison firm, on the panel and on every resample that draws them. The cohort's
+    # cells are left out (not the whole fit), which the notes and the draws record.
+    entry = panel.data["entry_year"]
+    years = panel.data["year"]
+    inside = entry.loc[(entry > years.min() + 1) & (entry <= years.max())]
+    cohort = int(inside.value_counts().index[0])
+    flagged = panel.assign(flag=(entry == cohort).to_numpy(dtype=float))
+    study = ImpactStudy(
+        outcomes=["patents"], covariates=["flag"], bootstrap=4, backend="sequential", seed=2
+    )
+    result = _fit(study, flagged)
+    fit = result.did["patents"]
+    assert set(fit.cells_not_identified["cohort"]) == {cohort}
+    assert cohort not in set(fit.cells["cohort"])
+    assert any("of patents not identified by the covariates" in n for n in result.notes)
+    counts = result.bootstrap_not_identified
+    assert counts is not None and list(counts.columns) == ["patents"] and len(counts) == 4
+    assert (counts["patents"] > 0).sum() >= 2
+    assert any("were not identified by the covariates" in n for n in result.notes)
+    assert result.bootstrap is not None
+    assert all("cells_not_identified" not in name for name in result.bootstrap.names)
+    head = result.headline().iloc[0]
+    assert np.isfinite(head["std_error_whole_pipeline"]) and head["n_failed"] == 0
+
+
+def test_lost_headline_draws_are_counted_and_named(panel: FirmPanel) -> None:
+    from parkimpact.study._pipeline import PipelineStatistic
+
+    calls = {"n": 0}
+    original = PipelineStatistic.__call__
+
+    def flaky(self: PipelineStatistic, frame: pd.DataFrame) -> pd.Series:
+        values = original(self, frame)
+        calls["n"] += 1
+        if calls["n"] in (2, 4):  # the first call is the original panel
+            values[[i for i in values.index if i.startswith("patents|simple")]] = np.nan
+        return values
+
+    study = ImpactStudy(outcomes=["patents"], bootstrap=4, backend="sequential", seed=2)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PipelineStatistic, "__call__", flaky)
+        result = _fit(study, panel)
+    head = result.headline().set_index("estimand").loc["simple"]
+    assert head["n_failed"] == 2 and np.isfinite(head["std_error_whole_pipeline"])
+    assert any("headline effects: patents simple (2)" in n for n in result.notes)
+
+
 def test_proportional_effect_is_scale_free(panel: FirmPanel) -> None:
     scaled = panel.assign(patents10=10.0 * panel.data["patents"].to_numpy())
     study = ImpactStudy(

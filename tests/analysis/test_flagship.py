@@ -4,8 +4,8 @@ The example data are simulated, so the true effects are known
 (``data/example/truth``). The fast tests run the committed configuration
 without the whole-pipeline bootstrap (about 30 s) and check that the truth
 lies inside the conditional 95% intervals of the headline simple ATTs; the
-slow test runs it exactly as committed (about 3 minutes on 2 cores) and checks
-the whole-pipeline intervals and ``verify``.
+slow test runs it exactly as committed (199 replications, about 2 minutes on 2
+cores, twice with ``verify``) and checks the whole-pipeline intervals.
 """
 
 from __future__ import annotations

@@ -131,3 +131,84 @@ def test_drdid_rejects_bad_arguments(data: dict[str, np.ndarray]) -> None:
         drdid(data["y1"], data["y0"], data["d"], method="ols")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="must have one entry per firm"):
         drdid(data["y1"], data["y0"], data["d"][:10])
+
+
+def _categorical_design(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Intercept, three industry dummies (reference industry 0) and a size dummy."""
+    industry = rng.integers(0, 4, size=n)
+    size = rng.integers(0, 2, size=n)
+    design = np.column_stack([np.ones(n), *[(industry == k) for k in (1, 2, 3)], size])
+    return design.astype(float), industry
+
+
+def test_logit_on_a_saturated_design_is_the_cell_share() -> None:
+    rng = np.random.default_rng(5)
+    n = 400
+    industry = rng.integers(0, 4, size=n)
+    d = (rng.uniform(size=n) < 0.2 + 0.1 * industry).astype(float)
+    w = rng.uniform(0.5, 2.0, size=n)
+    design = np.column_stack([np.ones(n), *[(industry == k) for k in (1, 2, 3)]]).astype(float)
+    fit = fit_logit(design, d, w)
+    reference = sm.GLM(d, design, family=sm.families.Binomial(), freq_weights=w).fit(tol=1e-14)
+    np.testing.assert_allclose(fit.fitted, reference.fittedvalues, rtol=1e-10)
+    np.testing.assert_allclose(fit.coef, reference.params, rtol=1e-8)
+    for k in range(4):
+        share = np.sum((w * d)[industry == k]) / np.sum(w[industry == k])
+        assert fit.fitted[industry == k][0] == pytest.approx(share, rel=1e-12)
+
+
+def test_separated_reference_category_is_set_aside_without_iterating() -> None:
+    # no treated firm in the reference industry: its comparison firms are separated through
+    # the intercept and all industry dummies together, not by a single column
+    rng = np.random.default_rng(8)
+    n = 300
+    design, industry = _categorical_design(rng, n)
+    d = (rng.uniform(size=n) < 0.3).astype(float)
+    d[industry == 0] = 0.0
+    fit = fit_logit(design, d, np.ones(n))
+    assert fit.n_iter < 30
+    np.testing.assert_array_equal(fit.separated, industry == 0)
+    assert np.all(fit.fitted[industry == 0] == 0.0)
+    keep = industry != 0
+    reduced = design[keep][:, 1:]  # the dummies of industries 1-3 span the intercept there
+    reference = sm.GLM(d[keep], reduced, family=sm.families.Binomial()).fit(tol=1e-14)
+    np.testing.assert_allclose(fit.fitted[keep], reference.fittedvalues, rtol=1e-9)
+
+
+def test_grouped_firms_give_the_firm_level_fit() -> None:
+    # fitting on groups of firms with equal covariates and treatment (summed weights) is the
+    # firm-level fit: compare the nuisance models with a hand-built firm-level logit and OLS
+    rng = np.random.default_rng(13)
+    n = 250
+    design, _ = _categorical_design(rng, n)
+    d = (rng.uniform(size=n) < 0.35).astype(float)
+    w = rng.uniform(0.5, 1.5, size=n)
+    nu = prepare_cell("dr", design, d, w)
+    reference = sm.GLM(d, design, family=sm.families.Binomial(), freq_weights=w / w.mean())
+    np.testing.assert_allclose(nu.ps, reference.fit(tol=1e-14).fittedvalues, rtol=1e-9)
+    control = (1 - d) * w / w.mean()
+    gram = (design * control[:, None]).T @ design
+    np.testing.assert_allclose(nu.ols_gram, gram, rtol=1e-12)
+    assert nu.x.shape == design.shape and np.array_equal(nu.d, d)
+
+
+def test_logit_matches_the_iterative_limit_on_random_categorical_designs() -> None:
+    """Setting separated rows aside up front gives the fit of the plain Newton iteration."""
+    rng = np.random.default_rng(21)
+    for _ in range(60):
+        n = int(rng.integers(15, 60))
+        design, _ = _categorical_design(rng, n)
+        design = design[:, independent_columns(design)]
+        d = (rng.uniform(size=n) < rng.uniform(0.1, 0.4)).astype(float)
+        if d.sum() in (0, n):
+            continue
+        fit = fit_logit(design, d, np.ones(n))
+        # zero-weight rows switch the shortcuts off: the plain Newton iteration decides
+        weights = np.ones(n + 1)
+        weights[-1] = 0.0
+        plain = fit_logit(np.vstack([design, design[:1]]), np.r_[d, 0.0], weights)
+        assert fit.treated_at_one == plain.treated_at_one
+        if fit.treated_at_one:
+            continue
+        np.testing.assert_array_equal(fit.separated, plain.separated[:n])
+        np.testing.assert_allclose(fit.fitted, plain.fitted[:n], atol=1e-10)

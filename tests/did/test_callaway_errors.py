@@ -9,7 +9,11 @@ import pandas as pd
 import pytest
 
 from parkimpact.data.panel import FirmPanel
-from parkimpact.did.callaway import CallawaySantAnna, CellsWithoutControlsWarning
+from parkimpact.did.callaway import (
+    CallawaySantAnna,
+    CellsWithoutControlsWarning,
+    SeparatedCellsWarning,
+)
 from parkimpact.errors import (
     DataFormatError,
     DroppedRowsWarning,
@@ -88,13 +92,69 @@ def test_small_cohorts_warn_with_their_names() -> None:
         CallawaySantAnna("y").fit(panel)
 
 
-def test_perfect_separation_names_covariates_and_cell() -> None:
+def test_separated_cells_are_left_out_with_a_warning_naming_cell_covariates_and_count() -> None:
+    # ``flag`` is 1 exactly for the firms of cohort 2012: its propensity score is 1 there, no
+    # comparison firm resembles them, so every cell of that cohort is not identified
     frame = frame_with(standard_entries())
     frame["flag"] = (frame["entry"] == 2012).astype(float)
-    with pytest.raises(
-        IdentificationError, match=r"cell \(cohort 2012, year \d+\).*\['x', 'flag'\]"
+    with pytest.warns(
+        SeparatedCellsWarning,
+        match=r"got 5 cell\(s\).*cell \(cohort 2012, year 2011\): propensity score separates "
+        r"12 of 12 treated firm\(s\) on covariates \['x', 'flag'\]",
     ):
-        CallawaySantAnna("y", covariates=["x", "flag"]).fit(panel_of(frame))
+        result = CallawaySantAnna("y", covariates=["x", "flag"]).fit(panel_of(frame))
+    unidentified = result.cells_not_identified
+    assert set(unidentified["cohort"]) == {2012} and len(unidentified) == 5
+    assert unidentified["reason"].str.contains("separates 12 of 12 treated").all()
+    assert 2012 not in set(result.cells["cohort"])
+    assert "not identified by the covariates" in result.summary()
+    # the other cohort is estimated as if cohort 2012 were absent, in every aggregation
+    without = frame.loc[frame["entry"] != 2012]
+    reference = CallawaySantAnna("y", covariates=["x", "flag"]).fit(panel_of(without))
+    np.testing.assert_allclose(result.att.to_numpy(), reference.att.to_numpy(), rtol=1e-12)
+    for kind in ("simple", "dynamic", "group", "calendar"):
+        got, expected = result.aggregate(kind), reference.aggregate(kind)
+        assert got.estimate == pytest.approx(expected.estimate, rel=1e-12)
+        np.testing.assert_allclose(
+            got.effects["estimate"].to_numpy(), expected.effects["estimate"].to_numpy(), rtol=1e-12
+        )
+
+
+def test_separation_in_one_year_leaves_out_that_cell_only() -> None:
+    # a time-varying covariate separates cohort 2014 from the comparison firms in 2013 only,
+    # the base year (whose covariates are used) of its post-entry cells: those cells go, its
+    # pre-entry cells (base years 2010-2012) stay
+    frame = frame_with(standard_entries())
+    frame["flag"] = ((frame["entry"] == 2014) & (frame["year"] == 2013)).astype(float)
+    with pytest.warns(SeparatedCellsWarning, match=r"cell \(cohort 2014, year 2014\)"):
+        result = CallawaySantAnna("y", covariates=["flag"]).fit(panel_of(frame))
+    left_out = result.cells_not_identified
+    assert set(zip(left_out["cohort"], left_out["year"], strict=True)) == {
+        (2014, 2014),
+        (2014, 2015),
+    }
+    kept = result.cells.loc[result.cells["cohort"] == 2014, "year"].tolist()
+    assert kept == [2011, 2012, 2013]
+    weights = result.aggregate("simple").weights
+    assert set(weights.loc[weights["weight"] != 0, "cohort"]) == {2012}
+
+
+def test_singular_outcome_regression_cells_are_left_out() -> None:
+    frame = frame_with(standard_entries())
+    frame["flag"] = (frame["entry"] == 2012).astype(float)
+    with pytest.warns(SeparatedCellsWarning, match="outcome regression singular"):
+        result = CallawaySantAnna("y", covariates=["flag"], method="reg").fit(panel_of(frame))
+    assert set(result.cells_not_identified["cohort"]) == {2012}
+    assert set(result.cells["cohort"]) == {2014}
+
+
+def test_every_cell_separated_is_an_error() -> None:
+    frame = frame_with([np.nan] * 30 + [2012.0] * 12)
+    frame["flag"] = (frame["entry"] == 2012).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SeparatedCellsWarning)
+        with pytest.raises(ValueError, match=r"must allow at least one group-time cell; got none"):
+            CallawaySantAnna("y", covariates=["flag"]).fit(panel_of(frame))
 
 
 def test_panel_without_entry_role() -> None:

@@ -194,3 +194,32 @@ def test_simulation_recovers_true_aggregates() -> None:
         naive = CallawaySantAnna("log_output").fit(panel).aggregate("simple")
     true_simple = truth.query("kind == 'simple'")["att"].iloc[0]
     assert abs(naive.estimate - true_simple) > 3 * naive.std_error
+
+
+def test_shared_nuisance_fits_leave_every_number_unchanged(panel: FirmPanel) -> None:
+    from parkimpact.did._cs_estimate import shared_nuisance_fits
+
+    frame = make_frame().assign(y2=lambda f: 2.0 * f["y"] + f["x"], z=lambda f: f["x"] > 0)
+    frame["z"] = frame["z"].astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = FirmPanel(frame, unit="firm", time="year", entry="entry")
+    estimators = [CallawaySantAnna(y, covariates=["x", "z"]) for y in ("y", "y2", "y")]
+    alone = [e.fit(data) for e in estimators]
+    with shared_nuisance_fits():
+        shared = [e.fit(data) for e in estimators]
+    for a, b in zip(alone, shared, strict=True):
+        np.testing.assert_array_equal(a.att.to_numpy(), b.att.to_numpy())
+        np.testing.assert_array_equal(a.influence.values, b.influence.values)
+
+
+def test_inference_none_gives_the_estimates_only(panel: FirmPanel) -> None:
+    full = CallawaySantAnna("y", covariates=["x"], by="size").fit(panel)
+    bare = CallawaySantAnna("y", covariates=["x"], by="size", inference="none").fit(panel)
+    np.testing.assert_array_equal(bare.att.to_numpy(), full.att.to_numpy())
+    assert bare.std_errors.isna().all() and bare.pretest is None
+    simple = bare.aggregate("simple")
+    expected = full.aggregate("simple").overall
+    np.testing.assert_array_equal(simple.overall["estimate"], expected["estimate"])
+    assert simple.overall["std_error"].isna().all() and simple.equality_test is None
+    assert "point estimates only" in bare.se_type

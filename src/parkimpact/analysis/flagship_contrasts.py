@@ -12,9 +12,11 @@ For every outcome of the study:
   then a stacked event study; its estimand is the average effect over event
   times 0 to the end of its window;
 - **CS-DR, more covariates** -- the headline estimator with a richer set of
-  pre-entry traits (a covariate-sensitivity check; conditional SEs). When the
-  propensity score separates treated firms on that set, the column is left
-  empty and the reason noted.
+  pre-entry traits (a covariate-sensitivity check; conditional SEs). Cells
+  whose propensity score separates treated firms on that set are left out of
+  its aggregate (as in the headline); when no cell is left, the column is
+  empty and the reason noted. Its fits share propensity scores across
+  outcomes wherever the cells' firms coincide.
 
 and the Yang, Motohashi and Chen (2009) test of whether tenants turn R&D
 capital into output more efficiently (:class:`~parkimpact.tfp.RDParkElasticity`).
@@ -34,6 +36,8 @@ from parkimpact.analysis.flagship_config import FlagshipSettings
 from parkimpact.analysis.flagship_data import trait_columns
 from parkimpact.data import FirmPanel
 from parkimpact.did import TwoWayFE
+from parkimpact.did._cs_estimate import shared_nuisance_fits
+from parkimpact.did.cs_results import thin_blas
 from parkimpact.errors import ParkImpactError, ParkImpactWarning
 from parkimpact.matching import PSMDiD
 from parkimpact.tfp import RDParkElasticity, RDParkResult
@@ -115,7 +119,7 @@ def fit_contrasts(
         "cs_dr_more_covariates": lambda o: _sensitivity(trimmed, o, rich, settings),
     }
     rows, notes = [], []
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), shared_nuisance_fits(), thin_blas():
         warnings.simplefilter("ignore", ParkImpactWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         for outcome in outcomes:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["WidePanel", "CellSpec", "to_wide", "plan_cells", "cell_members"]
+__all__ = ["WidePanel", "CellSpec", "CellMembers", "to_wide", "plan_cells", "cell_members"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -229,25 +229,45 @@ def plan_cells(
     return cells
 
 
-def cell_members(wide: WidePanel, cell: CellSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of the cell's firms and their treatment indicator.
+class CellMembers:
+    """The members of every cell of one panel (firm masks computed once per cohort).
 
-    Members are the firms of cohort ``g`` and the comparison firms, observed
-    in both the year and the base year.
+    Members of cell :math:`(g, t)` are the firms of cohort :math:`g` and the
+    comparison firms, observed in both the year and the base year.
+    """
+
+    def __init__(self, wide: WidePanel) -> None:
+        self.wide = wide
+        self.never = np.isnan(wide.cohort)
+        self._eligible: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = {}
+
+    def _masks(self, cell: CellSpec) -> tuple[np.ndarray, np.ndarray]:
+        key = (cell.cohort, cell.cutoff)
+        if key not in self._eligible:
+            cohort = self.wide.cohort
+            treated = cohort == cell.cohort
+            if np.isinf(cell.cutoff):
+                control = self.never
+            else:
+                with np.errstate(invalid="ignore"):
+                    control = self.never | ((cohort > cell.cutoff) & ~treated)
+            self._eligible[key] = (treated, treated | control)
+        return self._eligible[key]
+
+    def __call__(self, cell: CellSpec) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, treated)``: positions of the cell's firms and a boolean treated flag."""
+        treated, eligible = self._masks(cell)
+        observed = self.wide.observed
+        rows = (eligible & observed[:, cell.t_index] & observed[:, cell.base_index]).nonzero()[0]
+        return rows, treated[rows]
+
+
+def cell_members(wide: WidePanel, cell: CellSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the cell's firms and their treatment indicator (see :class:`CellMembers`).
 
     Returns
     -------
     tuple of numpy.ndarray
         ``(rows, treated)``: firm positions and a boolean treated flag.
     """
-    cohort = wide.cohort
-    treated = cohort == cell.cohort
-    never = np.isnan(cohort)
-    if np.isinf(cell.cutoff):
-        control = never
-    else:
-        with np.errstate(invalid="ignore"):
-            control = never | ((cohort > cell.cutoff) & ~treated)
-    both = wide.observed[:, cell.t_index] & wide.observed[:, cell.base_index]
-    rows = np.flatnonzero((treated | control) & both)
-    return rows, treated[rows]
+    return CellMembers(wide)(cell)

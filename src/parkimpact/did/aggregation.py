@@ -419,7 +419,7 @@ def _weight_table(result: GroupTimeATT, names: pd.Series, matrix: np.ndarray) ->
 
 def _equality(result: GroupTimeATT, inf: InfluenceFunction, n_over: int) -> WaldTest | None:
     """Wald test that the overall effects of all subgroups are equal."""
-    if result.by is None or n_over < 2:
+    if result.by is None or n_over < 2 or result.inference.kind == "none":
         return None
     contrast = np.zeros((inf.k, n_over - 1))
     contrast[0, :] = -1.0

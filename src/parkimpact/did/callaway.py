@@ -45,29 +45,37 @@ import pandas as pd
 from parkimpact._version import __version__
 from parkimpact.data.panel import FirmPanel
 from parkimpact.did._cs_cells import WidePanel, plan_cells, to_wide
-from parkimpact.did._cs_estimate import CellEstimates, estimate_cells
-from parkimpact.did._cs_prepare import PreparedData, prepare_panel, warn_small_cohorts
+from parkimpact.did._cs_estimate import (
+    CellEstimates,
+    CellsWithoutControlsWarning,
+    SeparatedCellsWarning,
+    estimate_cells,
+    estimate_subgroups,
+    warn_cells_not_estimated,
+)
+from parkimpact.did._cs_prepare import PreparedData, prepare_panel
 from parkimpact.did.cs_results import (
     PRETEST_FIRMS_PER_CELL,
     GroupTimeATT,
     InferenceSettings,
     thin_blas,
 )
-from parkimpact.errors import OverlapWarning, ParkImpactWarning
+from parkimpact.errors import OverlapWarning
 from parkimpact.inference import FEW_CLUSTERS, FewClustersWarning, InfluenceFunction, WaldTest
 from parkimpact.inference.seeds import as_seed_sequence, recorded_seed
 
-__all__ = ["CallawaySantAnna", "CellsWithoutControlsWarning", "PRETEST_FIRMS_PER_CELL"]
+__all__ = [
+    "CallawaySantAnna",
+    "CellsWithoutControlsWarning",
+    "SeparatedCellsWarning",
+    "PRETEST_FIRMS_PER_CELL",
+]
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 MethodName = Literal["dr", "dr_improved", "ipw", "reg"]
 BasePeriod = Literal["varying", "universal"]
-InferenceKind = Literal["analytic", "bootstrap"]
+InferenceKind = Literal["analytic", "bootstrap", "none"]
 BootstrapWeights = Literal["rademacher", "mammen", "webb"]
-
-
-class CellsWithoutControlsWarning(ParkImpactWarning):
-    """Some group-time cells have no comparison firms and are not estimated."""
 
 
 def _choice(name: str, value: object, literal: Any) -> None:
@@ -126,8 +134,10 @@ class CallawaySantAnna:
     by : str or None, default None
         Firm-level column (size class, industry, park ...): the estimator
         runs within each subgroup.
-    inference : {"analytic", "bootstrap"}, default "analytic"
-        Analytic influence-function SEs or the multiplier bootstrap.
+    inference : {"analytic", "bootstrap", "none"}, default "analytic"
+        Analytic influence-function SEs, the multiplier bootstrap, or none
+        (point estimates only, with NaN SEs and no pre-test: for estimates
+        re-computed on many resamples, e.g. a whole-pipeline bootstrap).
     n_bootstrap : int, default 999
         Bootstrap draws.
     bootstrap_weights : {"rademacher", "mammen", "webb"}, default "rademacher"
@@ -150,6 +160,16 @@ class CallawaySantAnna:
     years, so :math:`ATT(g, t)` is the effect among cohort firms observed in
     :math:`b` and :math:`t` (for a balanced panel this is R's panel
     estimator).
+
+    A cell whose propensity score separates treated firms from every
+    comparison firm (no comparison firm has their covariate values, as in
+    small cohorts with several categorical covariates), or whose outcome
+    regression is singular, is not identified: it is left out of every
+    aggregation, like a cell without comparison firms, and listed in
+    ``result.cells_not_identified`` with the number of firms and the
+    covariates (R ``did`` stops instead). Comparison firms separated the
+    other way (covariate values no treated firm has) get weight 0, the limit
+    of the logit likelihood.
 
     The pre-test is the Wald test that the pre-entry :math:`ATT(g, t)` are
     jointly zero (R ``did``'s ``W``), restricted to cells whose joint
@@ -263,8 +283,7 @@ class CallawaySantAnna:
         DataFormatError
             If a covariate is not numeric.
         IdentificationError
-            If there are no comparison firms of the requested kind, or the
-            propensity score separates treated firms perfectly.
+            If there are no comparison firms of the requested kind.
 
         Warns
         -----
@@ -274,6 +293,10 @@ class CallawaySantAnna:
             Cohorts with fewer than ``5 + len(covariates)`` firms.
         CellsWithoutControlsWarning
             Cells without comparison firms (listed in the result).
+        SeparatedCellsWarning
+            Cells whose propensity score separates treated firms (or whose
+            outcome regression is singular): not estimated, listed in the
+            result with the covariates and the number of firms.
         OverlapWarning
             Propensity scores of 0.999 or more.
         FewClustersWarning
@@ -313,42 +336,9 @@ class CallawaySantAnna:
         names = list(self.covariates or ())
         if wide.groups is None:
             return estimate_cells(wide, cells, method=self.method, covariate_names=names), None
-        labels = pd.unique(pd.Series(wide.groups).sort_values(kind="stable"))
-        n = wide.n_units
-        parts, frames, missing = [], [], []
-        overlap, separated, atts = [], 0, []
-        for label in labels:
-            rows = np.flatnonzero(wide.groups == label)
-            warn_small_cohorts(
-                pd.Series(wide.cohort[rows]).dropna(),
-                len(names),
-                f" in subgroup {self.by}={label}",
-                stacklevel=5,
-            )
-            sub = estimate_cells(
-                wide.subset(rows),
-                cells,
-                method=self.method,
-                covariate_names=names,
-                where=f", subgroup {self.by}={label}",
-            )
-            block = np.zeros((n, sub.psi.shape[1]))
-            block[rows] = sub.psi * (n / rows.shape[0])
-            parts.append(block)
-            frames.append(sub.cells.assign(subgroup=label))
-            missing.append(sub.missing.assign(subgroup=label))
-            atts.append(sub.att)
-            overlap += sub.overlap
-            separated = max(separated, sub.separated)
-        merged = CellEstimates(
-            att=np.concatenate(atts),
-            psi=np.column_stack(parts),
-            cells=pd.concat(frames, ignore_index=True),
-            missing=pd.concat(missing, ignore_index=True),
-            overlap=overlap,
-            separated=separated,
+        return estimate_subgroups(
+            wide, cells, method=self.method, covariate_names=names, by=str(self.by)
         )
-        return merged, labels
 
     def _inference(self) -> InferenceSettings:
         seed: int | np.random.SeedSequence | None = self.seed
@@ -392,7 +382,9 @@ class CallawaySantAnna:
         index = pd.MultiIndex.from_frame(
             cells[[c for c in ("subgroup", "cohort", "year") if c in cells]]
         )
-        pretest, pretest_cells = _pretest(settings, inf, cells, se, self.pretest_min_treated)
+        pretest, pretest_cells = None, None
+        if settings.kind != "none":
+            pretest, pretest_cells = _pretest(settings, inf, cells, se, self.pretest_min_treated)
         return GroupTimeATT(
             att=pd.Series(est.att, index=index, name="att"),
             std_errors=pd.Series(se, index=index, name="std_error"),
@@ -414,14 +406,7 @@ class CallawaySantAnna:
         )
 
     def _warn(self, est: CellEstimates, wide: WidePanel) -> None:
-        if len(est.missing):
-            listed = ", ".join(f"({r.cohort},{r.year})" for r in est.missing.itertuples())
-            warnings.warn(
-                f"{len(est.missing)} group-time cell(s) could not be estimated and are left out "
-                f"of every aggregation: {listed}. See result.cells_without_controls.",
-                CellsWithoutControlsWarning,
-                stacklevel=4,
-            )
+        warn_cells_not_estimated(est, stacklevel=5)
         if est.overlap:
             warnings.warn(
                 f"propensity scores reached {0.999} in {len(est.overlap)} cell(s), e.g. "
@@ -465,6 +450,8 @@ class CallawaySantAnna:
             level = f"clustered by {self.cluster} ({inf.n_clusters} clusters" + (
                 ", factor G/(G-1))" if settings.kind == "analytic" else ")"
             )
+        if settings.kind == "none":
+            return "none (point estimates only)"
         if settings.kind == "bootstrap":
             head = (
                 f"multiplier bootstrap of the influence function ({settings.n_bootstrap} draws, "

@@ -9,6 +9,8 @@ variance, aggregation and test is linear algebra on the stored
 
 from __future__ import annotations
 
+import functools
+import threading
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from parkimpact.data.drops import DropReport
+from parkimpact.did._cs_estimate import LACKING_FIRMS
 from parkimpact.inference import (
     BootstrapResult,
     FewClustersWarning,
@@ -61,16 +64,40 @@ _KEY_OF_KIND: dict[str, str | None] = {
 }
 
 
+_BLAS = threading.local()
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    """The BLAS libraries of the process, found once (finding them reads the loaded libraries)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        return None
+    return ThreadpoolController()
+
+
 @contextmanager
 def thin_blas() -> Iterator[None]:
-    """One BLAS thread: every product here has a handful of columns, where threads only spin."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        yield
+    """One BLAS thread: every product here has a handful of columns, where threads only spin.
+
+    Nested blocks (a study around its estimators) cost nothing: only the
+    outermost block of a thread sets and restores the limit.
+    """
+    controller = _blas_controller()
+    if controller is None or getattr(_BLAS, "depth", 0):
+        _BLAS.depth = getattr(_BLAS, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            _BLAS.depth -= 1
         return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+    _BLAS.depth = 1
+    try:
+        with controller.limit(limits=1, user_api="blas"):
+            yield
+    finally:
+        _BLAS.depth = 0
 
 
 @dataclass(frozen=True)
@@ -79,8 +106,9 @@ class InferenceSettings:
 
     Attributes
     ----------
-    kind : {"analytic", "bootstrap"}
-        Analytic influence-function variance or multiplier bootstrap.
+    kind : {"analytic", "bootstrap", "none"}
+        Analytic influence-function variance, multiplier bootstrap, or none
+        (NaN standard errors, no tests).
     n_bootstrap : int
         Bootstrap draws.
     bootstrap_weights : {"rademacher", "mammen", "webb"}
@@ -103,6 +131,8 @@ class InferenceSettings:
 
     def standard_errors(self, inf: InfluenceFunction) -> tuple[np.ndarray, BootstrapResult | None]:
         """SEs of every parameter of ``inf`` (NaN for zero-variance ones) and the draws."""
+        if self.kind == "none":
+            return np.full(inf.k, np.nan), None
         if self.kind == "bootstrap":
             boot = self.bootstrap(inf)
             return boot.std_errors, boot
@@ -238,8 +268,11 @@ class GroupTimeATT(_SummaryMixin):
         when no pre-entry cell is testable).
     cells_without_controls : pandas.DataFrame
         Cells that could not be estimated (``cohort``, ``year``,
-        ``base_year``, ``n_treated``, ``n_control``, ``reason``); they are
-        excluded from every aggregation.
+        ``base_year``, ``n_treated``, ``n_control``, ``reason``; with
+        ``subgroup`` under ``by``): cells without cohort or comparison firms,
+        and cells whose propensity score separates treated firms or whose
+        outcome regression is singular (see :attr:`cells_not_identified`).
+        They are excluded from every aggregation.
     drops : DropReport
         Rows removed before estimation (the panel's report plus the estimator's).
     spec : Mapping
@@ -302,6 +335,14 @@ class GroupTimeATT(_SummaryMixin):
         """Number of firms."""
         return int(len(self.firms))
 
+    @property
+    def cells_not_identified(self) -> pd.DataFrame:
+        """Cells left out because the covariates do not identify them (a subset of
+        :attr:`cells_without_controls`): the propensity score separates treated firms
+        from every comparison firm, or the outcome regression is singular there."""
+        missing = self.cells_without_controls
+        return missing.loc[~missing["reason"].isin(LACKING_FIRMS)].reset_index(drop=True)
+
     def tidy(self) -> pd.DataFrame:
         """One row per cell: keys, estimate, SE, z, p-value, CI, counts and the post flag.
 
@@ -358,6 +399,13 @@ class GroupTimeATT(_SummaryMixin):
                 f"({r.cohort},{r.year})" for r in self.cells_without_controls.itertuples()
             )
             notes.append(f"Cells not estimated (excluded from aggregations): {listed}")
+            unidentified = self.cells_not_identified
+            if len(unidentified):
+                notes.append(
+                    f"Of these, {len(unidentified)} not identified by the covariates, e.g. "
+                    f"({unidentified['cohort'].iloc[0]},{unidentified['year'].iloc[0]}): "
+                    f"{unidentified['reason'].iloc[0]}"
+                )
         return ModelInfo(
             name="Callaway-Sant'Anna group-time ATT(g,t)",
             n_obs=self.n_obs,

@@ -47,7 +47,13 @@ difference in mean outcome changes between cohort and comparison firms.
 The work is split in two steps so that cells sharing firms, covariates and
 weights (for instance every post-entry year of a cohort in a balanced panel)
 fit the nuisance models once: :func:`prepare_cell` fits them and
-:func:`estimate_cell` applies them to an outcome change.
+:func:`estimate_cell` applies them to an outcome change. The fit itself runs
+on the firms grouped by covariate values and treatment
+(:mod:`parkimpact.did._cell_groups`), and :func:`expand` turns it into the
+per-firm quantities; a cell whose treated firms are separated from every
+comparison firm, or whose outcome regression is singular, raises
+:class:`~parkimpact.errors.IdentificationError` here (Callaway-Sant'Anna
+leaves such cells out instead).
 """
 
 from __future__ import annotations
@@ -57,22 +63,31 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 import numpy as np
-from scipy.special import expit
 
-from parkimpact.did._nuisance import (
-    LogitFit,
-    fit_ipt,
-    fit_logit,
-    independent_columns,
-    solve_gram,
-    weighted_gram,
+from parkimpact.did._cell_groups import (
+    OVERLAP_LEVEL,
+    PS_CAP,
+    TRIM_LEVEL,
+    CellGroups,
+    GroupNuisance,
+    fit_groups,
+    group_firms,
 )
+from parkimpact.did._nuisance import solve_gram
 from parkimpact.errors import IdentificationError
 
 __all__ = [
     "Method",
     "METHODS",
     "CellNuisance",
+    "CellGroups",
+    "GroupNuisance",
+    "group_firms",
+    "fit_groups",
+    "expand",
+    "PS_CAP",
+    "TRIM_LEVEL",
+    "OVERLAP_LEVEL",
     "prepare_cell",
     "estimate_cell",
     "estimate_cells_batch",
@@ -82,95 +97,71 @@ __all__ = [
 Method = Literal["dr", "dr_improved", "ipw", "reg"]
 METHODS: Final[tuple[str, ...]] = ("dr", "dr_improved", "ipw", "reg")
 
-PS_CAP: Final[float] = 1.0 - 1e-6
-"""Fitted probabilities are capped here to avoid dividing by zero (as ``DRDID``)."""
-TRIM_LEVEL: Final[float] = 0.995
-"""Comparison firms with a propensity score at or above this get weight 0 (dr, ipw)."""
-OVERLAP_LEVEL: Final[float] = 0.999
-"""A largest fitted probability at or above this triggers an overlap warning."""
-
 
 @dataclass(frozen=True, eq=False)
 class CellNuisance:
     """Nuisance fits of one set of firms, reusable for every outcome change on them.
 
+    The fits live on the firms' groups (:class:`~parkimpact.did._cell_groups.CellGroups`):
+    every per-firm quantity of the estimators is a group value times the
+    firm's weight, so an estimate needs the group sums of the outcome change
+    and one pass over the firms for the influence function.
+
     Attributes
     ----------
-    method : str
-        Estimator.
-    x : numpy.ndarray
-        Design ``(n, k)`` with linearly independent columns.
-    d : numpy.ndarray
-        Treatment indicator (floats).
-    w : numpy.ndarray
-        Weights normalised to mean one.
-    ps : numpy.ndarray or None
-        Propensity scores (capped) for the score-based methods.
-    ps_x : numpy.ndarray or None
-        Columns of the design used by the propensity model.
-    ps_gram : numpy.ndarray or None
-        :math:`X'\\mathrm{diag}(w p(1 - p))X` of the logit (``"dr"``, ``"ipw"``).
-    ols_weights : numpy.ndarray or None
-        Weights of the outcome regression (zero for treated firms).
-    ols_gram : numpy.ndarray or None
-        Weighted Gram matrix of the outcome regression.
-    trim : numpy.ndarray
-        Trimming indicator (0 for trimmed comparison firms).
-    w_t, w_c : numpy.ndarray
-        Weights of the treated mean and of the comparison mean
-        (:math:`w D` and :math:`w\\,p(1 - D)/(1 - p)`, trimmed).
-    ps_score : numpy.ndarray or None
-        Logit scores :math:`w(D - p)` (``"dr"``, ``"ipw"``).
-    ps_inverse : numpy.ndarray or None
-        :math:`n (X'VX)^{-1}` of the logit (``"dr"``, ``"ipw"``).
-    ols_dir_t, ols_dir_c : numpy.ndarray or None
-        :math:`x_i'(X'WX/n)^{-1}\bar{(w_t x)}` and the same for ``w_c``: the
-        outcome regression's estimation effect on the two means, per firm.
-    max_score : float
-        Largest fitted probability before capping (NaN without a propensity model).
-    n_separated : int
-        Comparison firms perfectly separated by the propensity model (weight 0).
+    fit : GroupNuisance
+        The nuisance models on the groups.
+    groups : CellGroups
+        The firms' groups, their group index and normalised weights.
     """
 
-    method: str
-    x: np.ndarray
-    d: np.ndarray
-    w: np.ndarray
-    ps: np.ndarray | None
-    ps_x: np.ndarray | None
-    ps_gram: np.ndarray | None
-    ols_weights: np.ndarray | None
-    ols_gram: np.ndarray | None
-    trim: np.ndarray
-    w_t: np.ndarray
-    w_c: np.ndarray
-    ps_score: np.ndarray | None
-    ps_inverse: np.ndarray | None
-    ols_dir_t: np.ndarray | None
-    ols_dir_c: np.ndarray | None
-    max_score: float
-    n_separated: int
+    fit: GroupNuisance
+    groups: CellGroups
+
+    @property
+    def method(self) -> str:
+        """Estimator."""
+        return self.fit.method
+
+    @property
+    def x(self) -> np.ndarray:
+        """Design of every firm ``(n, k)`` with linearly independent columns."""
+        return self.fit.x[self.groups.inverse]
+
+    @property
+    def d(self) -> np.ndarray:
+        """Treatment indicator of every firm (floats)."""
+        return self.groups.d[self.groups.inverse]
+
+    @property
+    def w(self) -> np.ndarray:
+        """Firm weights normalised to mean one."""
+        return self.groups.weights
+
+    @property
+    def ps(self) -> np.ndarray | None:
+        """Propensity score of every firm (capped; None for ``"reg"``)."""
+        return None if self.fit.ps is None else self.fit.ps[self.groups.inverse]
+
+    @property
+    def ols_gram(self) -> np.ndarray | None:
+        """Weighted Gram matrix of the outcome regression (None for ``"ipw"``)."""
+        return self.fit.ols_gram
+
+    @property
+    def max_score(self) -> float:
+        """Largest fitted probability before capping (NaN without a propensity model)."""
+        return self.fit.max_score
+
+    @property
+    def n_separated(self) -> int:
+        """Comparison firms perfectly separated by the propensity model (weight 0)."""
+        return self.fit.n_separated
 
 
-def _check_logit(fit: LogitFit, context: str, names: list[str]) -> None:
-    if fit.treated_at_one:
-        raise IdentificationError(
-            f"the propensity score of {context} must stay below 1 for treated firms; got "
-            f"fitted probabilities of 1 (perfect separation) for {fit.treated_at_one} treated "
-            f"firm(s) on covariates {names}: no comparison firm has their covariate values. "
-            "Use fewer or coarser covariates, or method='reg'."
-        )
-
-
-def _ols_gram(x: np.ndarray, weights: np.ndarray, context: str, names: list[str]) -> np.ndarray:
-    gram = weighted_gram(x, weights)
-    if independent_columns(x, weights).size < x.shape[1]:
-        raise IdentificationError(
-            f"the outcome regression of {context} must have covariates that vary among the "
-            f"comparison firms; got a singular design on covariates {names}. Use fewer or "
-            "coarser covariates."
-        )
-    return gram
+def expand(fit: GroupNuisance, groups: CellGroups) -> CellNuisance:
+    """The nuisance quantities of an identified cell: its group fit with its firms."""
+    return CellNuisance(fit, groups)
 
 
 def prepare_cell(
@@ -183,6 +174,9 @@ def prepare_cell(
     names: list[str] | None = None,
 ) -> CellNuisance:
     """Fit the nuisance models of ``method`` on one set of firms.
+
+    Firms are grouped by design row and treatment (:func:`group_firms`) and
+    the models fitted on the groups (:func:`fit_groups`).
 
     Parameters
     ----------
@@ -206,140 +200,97 @@ def prepare_cell(
         If treated firms are perfectly separated from comparison firms, or the
         outcome regression has no variation among comparison firms.
     """
-    names = [] if names is None else names
-    d = d.astype(float)
-    w = w / np.mean(w)
-    x = x[:, independent_columns(x, w)]
-    control = 1.0 - d
-    ps = ps_x = ps_gram = ols_weights = ols_gram = None
-    trim = np.ones_like(d)
-    max_score, n_separated = float("nan"), 0
-    if method != "reg":
-        fit = fit_logit(x, d, w)
-        _check_logit(fit, context, names)
-        ps_x = x[:, fit.columns]
-        max_score = float(np.max(fit.fitted))
-        n_separated = int(fit.separated.sum())
-        if method == "dr_improved":
-            active = ~fit.separated
-            gamma = fit_ipt(ps_x[active], d[active], w[active], fit.coef)
-            ps = np.where(active, expit(ps_x @ gamma), 0.0)
-            ps = np.minimum(ps, 1.0 - 1e-16)
-        else:
-            ps = np.minimum(fit.fitted, PS_CAP)
-            ps_gram = weighted_gram(ps_x, ps * (1.0 - ps) * w)
-            trim = np.where(d > 0, 1.0, (ps < TRIM_LEVEL).astype(float))
-    if method in ("dr", "reg"):
-        ols_weights = w * control
-    elif method == "dr_improved":
-        ols_weights = w * control * ps / (1.0 - ps)  # type: ignore[operator]
-    if ols_weights is not None:
-        ols_gram = _ols_gram(x, ols_weights, context, names)
-    return _derived(
-        method, x, d, w, ps, ps_x, ps_gram, ols_weights, ols_gram, trim, max_score, n_separated
-    )
-
-
-def _derived(
-    method: str,
-    x: np.ndarray,
-    d: np.ndarray,
-    w: np.ndarray,
-    ps: np.ndarray | None,
-    ps_x: np.ndarray | None,
-    ps_gram: np.ndarray | None,
-    ols_weights: np.ndarray | None,
-    ols_gram: np.ndarray | None,
-    trim: np.ndarray,
-    max_score: float,
-    n_separated: int,
-) -> CellNuisance:
-    """Add the quantities every outcome change on these firms reuses."""
-    n = d.shape[0]
-    w_t = trim * w * d
-    w_c = np.zeros_like(w)
-    if method in ("dr", "ipw"):
-        w_c = trim * w * ps * (1.0 - d) / (1.0 - ps)  # type: ignore[operator]
-    ps_score = ps_inverse = ols_dir_t = ols_dir_c = None
-    if ps_gram is not None:
-        ps_score = w * (d - ps)  # type: ignore[operator]
-        ps_inverse = n * solve_gram(ps_gram, np.eye(ps_gram.shape[0]))
-    if method in ("dr", "reg"):
-        ols_dir_t = x @ solve_gram(ols_gram / n, (w_t @ x) / n)  # type: ignore[operator]
-        ols_dir_c = x @ solve_gram(ols_gram / n, (w_c @ x) / n)  # type: ignore[operator]
-    return CellNuisance(
-        method,
-        x,
-        d,
-        w,
-        ps,
-        ps_x,
-        ps_gram,
-        ols_weights,
-        ols_gram,
-        trim,
-        w_t,
-        w_c,
-        ps_score,
-        ps_inverse,
-        ols_dir_t,
-        ols_dir_c,
-        max_score,
-        n_separated,
-    )
+    patterns, codes = np.unique(np.asarray(x, dtype=float), axis=0, return_inverse=True)
+    groups = group_firms(patterns, codes.reshape(-1), np.asarray(d, dtype=float), w)
+    fit = fit_groups(method, groups)
+    if not fit.identified:
+        raise IdentificationError(fit.failure(context, [] if names is None else names))
+    return expand(fit, groups)
 
 
 Array = np.ndarray
 Estimates = tuple[np.ndarray, np.ndarray]
 
 
-def _outcome_fit(nu: CellNuisance, dy: Array) -> Array:
-    beta = solve_gram(nu.ols_gram, nu.x.T @ (nu.ols_weights[:, None] * dy))  # type: ignore[arg-type, index]
-    return nu.x @ beta
+def _group_sums(groups: CellGroups, values: Array) -> Array:
+    r""":math:`\sum_{i \in r} w_i v_i` for every group :math:`r` and column of ``values``."""
+    m, w = groups.d.shape[0], groups.weights
+    if values.shape[1] == 1:
+        return np.bincount(groups.inverse, weights=w * values[:, 0], minlength=m)[:, None]
+    weighted = w[:, None] * values
+    columns = [np.bincount(groups.inverse, weights=column, minlength=m) for column in weighted.T]
+    return np.stack(columns, axis=1)
 
 
-def _weighted(nu: CellNuisance, dy: Array, out: Array | None) -> Estimates:
-    """DR (``out`` from the regression) or IPW (``out`` None) with their influence functions."""
-    n = dy.shape[0]
-    resid = dy if out is None else dy - out
-    mean_t, mean_c = float(np.sum(nu.w_t)) / n, float(np.sum(nu.w_c)) / n
-    eta_t = (nu.w_t @ resid) / (n * mean_t)
-    eta_c = (nu.w_c @ resid) / (n * mean_c)
-    inf_t = nu.w_t[:, None] * (resid - eta_t)
-    inf_c = nu.w_c[:, None] * (resid - eta_c)
-    derivative = (nu.ps_x.T @ inf_c) / n  # type: ignore[union-attr]
-    inf_c += nu.ps_score[:, None] * (nu.ps_x @ (nu.ps_inverse @ derivative))  # type: ignore[index, operator]
-    if nu.method == "dr":
-        ols_resid = nu.ols_weights[:, None] * resid  # type: ignore[index]
-        inf_t -= ols_resid * nu.ols_dir_t[:, None]  # type: ignore[index]
-        inf_c -= ols_resid * nu.ols_dir_c[:, None]  # type: ignore[index]
-    return eta_t - eta_c, inf_t / mean_t - inf_c / mean_c
+def _regression_means(fit: GroupNuisance, sums: Array) -> Array:
+    r"""Outcome-regression predictions :math:`x_r'\hat\beta` of every group ``(m, c)``."""
+    beta = solve_gram(fit.ols_gram, fit.x.T @ (fit.ols_factor[:, None] * sums))  # type: ignore[arg-type, index]
+    return fit.x @ beta
+
+
+def _influence(nu: CellNuisance, dy: Array, out: Array, b: Array) -> Array:
+    r"""Influence functions :math:`\psi_i = w_i\{a_r(\Delta Y_i - \hat\mu_r) + b_r\}`.
+
+    Firm :math:`i` belongs to group :math:`r`; the slopes :math:`a_r` are the
+    fit's (:attr:`GroupNuisance.slope`), the levels ``b`` are ``(m, c)``.
+    """
+    inverse = nu.groups.inverse
+    slope = nu.fit.slope[inverse][:, None]
+    return nu.groups.weights[:, None] * (slope * (dy - out[inverse]) + b[inverse])
+
+
+def _weighted(nu: CellNuisance, dy: Array, regression: bool) -> Estimates:
+    r"""DR (with the outcome regression) or IPW (without), with their influence functions.
+
+    With group sums :math:`S_r = \sum_{i \in r} w_i\Delta Y_i` and residual sums
+    :math:`R_r = S_r - W_r\hat\mu_r`, the two means are
+    :math:`\eta_t = \sum_r w^1_r R_r / \sum_r w^1_r W_r` (:math:`w^1_r` the
+    trimmed treatment indicator) and :math:`\eta_c` likewise with the
+    comparison weights :math:`w^0_r = \hat p_r(1 - D_r)/(1 - \hat p_r)`. The
+    influence function's slope :math:`a_r` (with the outcome regression's
+    estimation effect) is fixed by the fit; its level
+    :math:`b_r = (w^0_r\eta_c - s_r)/\bar w^0 - w^1_r\eta_t/\bar w^1` adds the
+    logit's estimation effect :math:`s_r = (D_r - \hat p_r)x_r'(X'VX/n)^{-1}
+    n^{-1}\sum_{r'} x_{r'}w^0_{r'}(R_{r'} - W_{r'}\eta_c)`.
+    """
+    fit, groups = nu.fit, nu.groups
+    n, w = groups.inverse.shape[0], groups.w
+    sums = _group_sums(groups, dy)
+    out = _regression_means(fit, sums) if regression else np.zeros_like(sums)
+    resid = sums - w[:, None] * out
+    treated, control = fit.treated_factor, fit.control_factor
+    eta_t = (treated @ resid) / (n * fit.mean_t)
+    eta_c = (control @ resid) / (n * fit.mean_c)
+    ps_x = fit.ps_x
+    derivative = ps_x.T @ (control[:, None] * (resid - w[:, None] * eta_c)) / n
+    score = (groups.d - fit.ps)[:, None] * (ps_x @ (fit.ps_inverse @ derivative))  # type: ignore[operator]
+    b = (control[:, None] * eta_c - score) / fit.mean_c - treated[:, None] * eta_t / fit.mean_t
+    return eta_t - eta_c, _influence(nu, dy, out, b)
 
 
 def _regression(nu: CellNuisance, dy: Array) -> Estimates:
-    n = dy.shape[0]
-    out = _outcome_fit(nu, dy)
-    mean_t = float(np.sum(nu.w_t)) / n
-    eta_t = (nu.w_t @ dy) / (n * mean_t)
-    eta_c = (nu.w_t @ out) / (n * mean_t)
-    inf_t = nu.w_t[:, None] * (dy - eta_t)
-    ols_term = (nu.ols_weights * nu.ols_dir_t)[:, None] * (dy - out)  # type: ignore[operator]
-    inf_c = nu.w_t[:, None] * (out - eta_c) + ols_term
-    return eta_t - eta_c, (inf_t - inf_c) / mean_t
+    fit, groups = nu.fit, nu.groups
+    n, w = groups.inverse.shape[0], groups.w
+    sums = _group_sums(groups, dy)
+    out = _regression_means(fit, sums)
+    treated = fit.treated_factor
+    eta_t = (treated @ sums) / (n * fit.mean_t)
+    eta_c = (treated @ (w[:, None] * out)) / (n * fit.mean_t)
+    return eta_t - eta_c, _influence(nu, dy, out, treated[:, None] * (eta_c - eta_t) / fit.mean_t)
 
 
 def _improved(nu: CellNuisance, dy: Array) -> Estimates:
-    out = _outcome_fit(nu, dy)
-    odds = nu.ps / (1.0 - nu.ps)  # type: ignore[operator]
-    summand = (nu.d - (1.0 - nu.d) * odds)[:, None] * (dy - out)
-    mean_t = float(np.mean(nu.d * nu.w))
-    att = (nu.w @ summand) / (dy.shape[0] * mean_t)
-    return att, nu.w[:, None] * (summand - nu.d[:, None] * att) / mean_t
+    fit, groups = nu.fit, nu.groups
+    n, w = groups.inverse.shape[0], groups.w
+    sums = _group_sums(groups, dy)
+    out = _regression_means(fit, sums)
+    att = (fit.treated_factor @ (sums - w[:, None] * out)) / (n * fit.mean_t)
+    return att, _influence(nu, dy, out, -groups.d[:, None] * att / fit.mean_t)
 
 
 _ESTIMATORS: Final[dict[str, Callable[[CellNuisance, Array], Estimates]]] = {
-    "dr": lambda nu, dy: _weighted(nu, dy, _outcome_fit(nu, dy)),
-    "ipw": lambda nu, dy: _weighted(nu, dy, None),
+    "dr": lambda nu, dy: _weighted(nu, dy, True),
+    "ipw": lambda nu, dy: _weighted(nu, dy, False),
     "reg": _regression,
     "dr_improved": _improved,
 }

@@ -180,7 +180,8 @@ def proportional_effect(
     """The proportional effect :math:`\\theta/(\\mu_1 - \\theta)` and its delta-method SE.
 
     See the module docstring for the formula. Firm-level (unclustered)
-    variance, on the firms of the CS fit.
+    variance, on the firms of the CS fit; NaN for a fit without inference
+    (``inference="none"``).
     """
     rows = _cell_rows(result, simple, panel)
     y = rows[result.outcome].to_numpy(dtype=float)
@@ -191,6 +192,9 @@ def proportional_effect(
     first = ~rows.duplicated(["cohort", "year"]).to_numpy()
     mu1 = float(np.sum(weight[first] * mean[first]))
     inf = simple.influence
+    if result.inference.kind == "none":
+        theta = float(inf.estimates[0])
+        return theta / (mu1 - theta), float("nan")
     n = inf.n_units
     contribution = (
         pd.Series(weight * (n / size) * (y - mean)).groupby(rows["_unit"].to_numpy()).sum()

@@ -23,15 +23,30 @@ import pandas as pd
 
 from parkimpact.data.panel import FirmPanel
 from parkimpact.did import AggregatedATT, CallawaySantAnna, GroupTimeATT
+from parkimpact.did._cs_estimate import shared_nuisance_fits
+from parkimpact.did.cs_results import thin_blas
 from parkimpact.errors import ParkImpactError
+from parkimpact.inference import ResampleResult
 from parkimpact.matching import PSMDiD, PSMDiDResult
 from parkimpact.study._effects import cs_rows, keep_rows, psm_rows, row_ids, subgroup_rows
 from parkimpact.study._tfp import WarmTFP
 
-__all__ = ["Plan", "EffectFits", "run_effects", "trim_pre_entry", "PipelineStatistic"]
+__all__ = [
+    "Plan",
+    "EffectFits",
+    "run_effects",
+    "trim_pre_entry",
+    "estimates_only",
+    "not_identified_id",
+    "split_diagnostics",
+    "NOT_IDENTIFIED",
+    "PipelineStatistic",
+]
 
 #: Failures of one block on a resample that cost its numbers that draw, not the run.
 BLOCK_FAILURES = (ParkImpactError, ValueError, np.linalg.LinAlgError)
+#: Estimand name of the bootstrap diagnostic counting cells not identified on a resample.
+NOT_IDENTIFIED = "cells_not_identified"
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,11 @@ class EffectFits:
         Covariates used within the subgroups of each ``by`` column.
     failures : tuple of str
         Subgroup fits that could not be estimated, and why.
+    not_identified : Mapping[str, int]
+        Group-time cells left out of each Callaway-Sant'Anna fit because the
+        covariates do not identify them (keys: the outcome, or
+        ``"<outcome> by <column>"`` for subgroup fits; fits without such
+        cells are not listed).
     """
 
     rows: pd.DataFrame
@@ -95,6 +115,60 @@ class EffectFits:
     tests: pd.DataFrame = field(default_factory=pd.DataFrame)
     covariates_by: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
     failures: tuple[str, ...] = ()
+    not_identified: Mapping[str, int] = field(default_factory=dict)
+
+
+def not_identified_id(outcome: str) -> str:
+    """Id of the bootstrap diagnostic: cells of ``outcome`` not identified on a resample."""
+    return f"{outcome}|{NOT_IDENTIFIED}|||"
+
+
+def split_diagnostics(
+    boot: ResampleResult, outcomes: tuple[str, ...]
+) -> tuple[ResampleResult, pd.DataFrame]:
+    """Separate the cells-not-identified diagnostics from the bootstrapped numbers.
+
+    Returns the bootstrap of the numbers alone and a frame with one row per
+    replication and one column per outcome: the group-time cells of that
+    outcome not identified on the resample (NaN where its fit failed).
+    """
+    names = list(boot.names)
+    keys = [not_identified_id(o) for o in outcomes]
+    numbers = [j for j, name in enumerate(names) if name not in set(keys)]
+    counts = pd.DataFrame(
+        boot.estimates[:, [names.index(k) for k in keys]],
+        columns=pd.Index(list(outcomes), name="outcome"),
+    ).rename_axis("replication")
+    estimates = boot.estimates[:, numbers]
+    estimates.setflags(write=False)
+    kept = replace(
+        boot,
+        estimates=estimates,
+        point_estimates=boot.point_estimates[numbers],
+        names=tuple(names[j] for j in numbers),
+        std_errors=boot.std_errors[numbers],
+    )
+    return kept, counts
+
+
+def _not_identified(fit: Any) -> int:
+    """Cells a Callaway-Sant'Anna fit left out as not identified (0 for other fits)."""
+    return len(fit.cells_not_identified) if isinstance(fit, GroupTimeATT) else 0
+
+
+def estimates_only(plan: Plan) -> Plan:
+    """The plan with Callaway-Sant'Anna templates that skip inference (resamples need none).
+
+    A resample only contributes point estimates; the analytic standard errors,
+    pre-tests and subgroup tests of its fits would be discarded.
+    """
+
+    def strip(template: CallawaySantAnna | PSMDiD) -> CallawaySantAnna | PSMDiD:
+        if isinstance(template, CallawaySantAnna):
+            return replace(template, inference="none")
+        return template
+
+    return replace(plan, did=strip(plan.did), by_did=strip(plan.by_did))
 
 
 def trim_pre_entry(panel: FirmPanel, years: int | None) -> FirmPanel:
@@ -166,11 +240,12 @@ def _subgroup(
     estimator = _configured(plan.by_did, outcome, covariates, by=by)
     if covariates is not None and not covariates:
         estimator = replace(estimator, covariates=None)
-    simple = estimator.fit(panel).aggregate("simple")
+    fit = estimator.fit(panel)
+    simple = fit.aggregate("simple")
     test = simple.equality_test
-    record = None
+    record = {"not_identified": _not_identified(fit)}
     if test is not None:
-        record = {"outcome": outcome, "by": by, "statistic": test.statistic, "df": test.df}
+        record |= {"outcome": outcome, "by": by, "statistic": test.statistic, "df": test.df}
         record["p_value"] = test.p_value
     return subgroup_rows(outcome, by, simple.overall), simple, record
 
@@ -182,9 +257,18 @@ def run_effects(
 
     A subgroup fit that cannot be estimated leaves its rows out (the reason
     is kept in ``failures``); so does an overall fit with ``strict=False``
-    (resamples), which otherwise raises.
+    (resamples), which otherwise raises. The Callaway-Sant'Anna fits share
+    their propensity-score and outcome-regression fits wherever the firms,
+    covariates and weights of a cell coincide (see
+    :func:`~parkimpact.did._cs_estimate.shared_nuisance_fits`).
     """
+    with shared_nuisance_fits(), thin_blas():
+        return _run_effects(plan, panel, subgroups=subgroups, strict=strict)
+
+
+def _run_effects(plan: Plan, panel: FirmPanel, *, subgroups: bool, strict: bool) -> EffectFits:
     blocks, fits, aggregates, groups, tests, failures = [], {}, {}, {}, [], []
+    lost: dict[str, int] = {}
     for outcome in plan.outcomes:
         try:
             rows, fit, aggs = _overall(plan, panel, outcome)
@@ -194,6 +278,7 @@ def run_effects(
             continue
         blocks.append(rows)
         fits[outcome] = fit
+        lost[outcome] = _not_identified(fit)
         aggregates.update({(outcome, kind): agg for kind, agg in aggs.items()})
     covariates_by = {by: within_covariates(panel, plan.covariates, by) for by in plan.by}
     for by in plan.by if subgroups else ():
@@ -206,7 +291,9 @@ def run_effects(
             blocks.append(rows)
             groups[(outcome, by)] = fit
             if test is not None:
-                tests.append(test)
+                lost[f"{outcome} by {by}"] = test.pop("not_identified")
+                if test:
+                    tests.append(test)
     return EffectFits(
         rows=keep_rows(blocks),
         fits=fits,
@@ -215,6 +302,7 @@ def run_effects(
         tests=pd.DataFrame(tests, columns=["outcome", "by", "statistic", "df", "p_value"]),
         covariates_by=covariates_by,
         failures=tuple(failures),
+        not_identified={key: count for key, count in lost.items() if count},
     )
 
 
@@ -234,7 +322,10 @@ class PipelineStatistic:
         Exit policy of the panel.
     ids : tuple of str
         Row ids of the point estimates; the statistic returns their values
-        in this order (NaN where a block failed).
+        in this order (NaN where a block failed), followed by one diagnostic
+        per outcome (:func:`not_identified_id`): the number of its group-time
+        cells not identified on the resample (NaN where its fit failed;
+        separated again by :func:`split_diagnostics`).
     subgroups : bool
         Re-run the subgroup fits too.
     """
@@ -248,7 +339,7 @@ class PipelineStatistic:
 
     def __call__(self, frame: pd.DataFrame) -> pd.Series:
         """Estimates of every bootstrapped number on ``frame``."""
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), thin_blas():
             warnings.simplefilter("ignore")
             panel = FirmPanel(frame, **self.roles, exits=self.exits)  # type: ignore[arg-type]
             if self.tfp is not None:
@@ -261,4 +352,11 @@ class PipelineStatistic:
         rows = fits.rows
         values = pd.Series(rows["estimate"].to_numpy(), index=row_ids(rows))
         values = values[~values.index.duplicated()]
-        return values.reindex(list(self.ids))
+        diagnostics = pd.Series(
+            [
+                float(fits.not_identified.get(o, 0)) if o in fits.fits else np.nan
+                for o in self.plan.outcomes
+            ],
+            index=[not_identified_id(o) for o in self.plan.outcomes],
+        )
+        return pd.concat([values.reindex(list(self.ids)), diagnostics])

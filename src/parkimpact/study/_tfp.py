@@ -2,24 +2,29 @@
 
 On the original panel the production-function estimator runs as configured
 (for ACF: the grid search and polishes of :mod:`parkimpact.tfp._optimize`).
-On a bootstrap resample the same estimator is re-run with a *warm start*:
-no grid, and the polish starts from the point estimate of the firm's group
-(and from the first stage), as the TFP estimators' own bootstrap does. With
-``by="industry"`` each industry is re-fitted separately from its own
-estimate. Estimators whose coefficients are not the optimised parameters
-(GNR) or that have no search (OLS, fixed effects, Wooldridge) are re-run as
-configured, without their own bootstrap.
+On a bootstrap resample the estimator is re-run with a *warm start*, the
+convention of the TFP estimators' own firm-cluster bootstrap: the canonical
+frame is prepared as in ``fit`` and the estimator's core polishes the second
+stage once, from the point estimate of the firm's group, without the grid,
+the other starts or the first-stage monotonicity check (re-fitting the
+global multi-start search on every resample would cost as much as the point
+fit and find the same local minimum). With ``by="industry"`` each industry
+is re-fitted separately from its own estimate. Estimators whose coefficients
+are not the optimised parameters (GNR) or that have no search (OLS, fixed
+effects, Wooldridge) are re-run as configured, without their own bootstrap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 
 from parkimpact.data.panel import FirmPanel
+from parkimpact.tfp import OlleyPakes
+from parkimpact.tfp._base import prepare
 
 __all__ = ["WarmTFP", "warm_tfp", "check_tfp"]
 
@@ -55,39 +60,57 @@ class WarmTFP:
     Attributes
     ----------
     estimator : production-function estimator
-        Settings of the re-fit (no own bootstrap, no grid when warm-started,
-        ``by`` removed when the groups are fitted one by one).
+        Settings of the re-fit (no own bootstrap).
     column : str
         Name of the TFP column.
     by : str or None
         Column of the groups fitted separately (None: one fit).
     starts : Mapping[str, numpy.ndarray or None]
-        Warm start of each group (key ``""`` without groups).
+        Warm start of each group (key ``""`` without groups); all None when
+        the estimator is re-run as configured.
+    prepare_options : Mapping[str, Any]
+        Options of the estimator's data preparation (as its ``fit`` passes them).
     """
 
     estimator: Any
     column: str
     by: str | None
     starts: Mapping[str, np.ndarray | None]
+    prepare_options: Mapping[str, Any] = field(default_factory=dict)
 
-    def _fit(self, panel: FirmPanel, start: np.ndarray | None) -> np.ndarray:
-        estimator = self.estimator
-        if start is not None:
-            estimator = replace(estimator, start=tuple(float(v) for v in start))
-        return estimator.fit(panel).tfp.to_numpy(dtype=float)
+    @property
+    def warm(self) -> bool:
+        """Whether every group is re-fitted from its point estimate."""
+        return all(start is not None for start in self.starts.values())
 
     def __call__(self, panel: FirmPanel) -> FirmPanel:
         """The panel with the re-fitted TFP column."""
+        if self.warm:
+            return panel.assign(**{self.column: self._warm(panel)})
+        estimator = replace(self.estimator, by=None) if self.by is not None else self.estimator
         if self.by is None:
-            return panel.assign(**{self.column: self._fit(panel, self.starts[""])})
+            return panel.assign(**{self.column: estimator.fit(panel).tfp.to_numpy(dtype=float)})
         groups = panel.data[self.by].astype(str).to_numpy()
         values = np.full(panel.n_obs, np.nan)
-        for group, start in self.starts.items():
+        for group in self.starts:
             rows = groups == group
             if rows.any():
                 sub = panel.drop_rows(~rows, step="tfp", reason=f"other {self.by} than {group}")
-                values[rows] = self._fit(sub, start)
+                values[rows] = estimator.fit(sub).tfp.to_numpy(dtype=float)
         return panel.assign(**{self.column: values})
+
+    def _warm(self, panel: FirmPanel) -> np.ndarray:
+        """TFP of every row: one polish per group from its point estimate."""
+        prepared = prepare(panel, self.estimator, **self.prepare_options)
+        frame = prepared.frame
+        values = np.full(prepared.n_input_rows, np.nan)
+        for group, start in self.starts.items():
+            sub = frame if self.by is None else frame.loc[frame["_group"].to_numpy() == group]
+            if len(sub):
+                sub = sub.reset_index(drop=True)
+                core = self.estimator._core(sub, prepared.labels, start, False)
+                values[sub["_row"].to_numpy()] = core.omega
+        return values
 
 
 def warm_tfp(estimator: Any, result: Any, panel: FirmPanel, column: str) -> WarmTFP:
@@ -97,13 +120,10 @@ def warm_tfp(estimator: Any, result: Any, panel: FirmPanel, column: str) -> Warm
     if "n_boot" in settings:
         changes["n_boot"] = 0
     by = getattr(estimator, "by", None)
-    if by is not None:
-        changes["by"] = None
     parts = dict(result.results) if by is not None else {"": result}
     starts = {group: _start(part) for group, part in parts.items()}
-    if {"start", "n_grid", "n_polish"} <= settings and all(s is not None for s in starts.values()):
-        changes.update(n_grid=0, n_polish=0)
-    else:
+    if not ({"start", "n_grid", "n_polish"} <= settings and hasattr(estimator, "_core")):
         starts = {group: None for group in starts}
     column_of_groups = None if by is None else panel.roles.declared().get(by, by)
-    return WarmTFP(replace(estimator, **changes), column, column_of_groups, starts)
+    options = {"zero_proxy": True} if isinstance(estimator, OlleyPakes) else {}
+    return WarmTFP(replace(estimator, **changes), column, column_of_groups, starts, options)

@@ -21,11 +21,26 @@ Two standard errors are reported for every number:
 ``whole_pipeline``
     the firm-cluster (pairs) bootstrap of the whole study: each replication
     draws firms with replacement (a firm drawn twice counts as two firms),
-    re-fits the production function (warm-started at the point estimate),
-    recomputes TFP, re-runs every DiD with its propensity scores, and
-    re-aggregates. Replication :math:`b` uses the :math:`b`-th child of the
-    seed's :class:`~numpy.random.SeedSequence`, so the draws are identical for
-    any ``n_jobs`` and backend.
+    re-fits the production function (warm-started at the point estimate, see
+    :mod:`parkimpact.study._tfp`), recomputes TFP, re-runs every DiD with its
+    propensity scores (point estimates only: a replication's own analytic SEs
+    would be discarded), and re-aggregates. Replication :math:`b` uses the
+    :math:`b`-th child of the seed's :class:`~numpy.random.SeedSequence`, so
+    the draws are identical for any ``n_jobs`` and backend.
+
+Group-time cells that the covariates do not identify -- a propensity score
+that separates a cell's treated firms from every comparison firm, typical of
+small cohorts and of resamples that draw few of their firms -- are left out of
+that fit's aggregations rather than failing it. The point fits list them
+(``cells_not_identified`` of each fit, and the notes); the bootstrap records
+how many cells each resample lost per outcome
+(:attr:`StudyResult.bootstrap_not_identified`, summarised in the notes), and
+a number that cannot be computed on a resample at all is counted in
+``n_failed`` and named in the notes, never dropped silently.
+
+Within one fit of the study the Callaway-Sant'Anna fits of the outcomes (and
+subgroups) share every propensity-score and outcome-regression fit whose
+firms, covariates and weights coincide, which leaves every number unchanged.
 """
 
 from __future__ import annotations
@@ -38,10 +53,18 @@ from typing import Any, Literal
 
 from parkimpact.data.panel import FirmPanel
 from parkimpact.did import CallawaySantAnna
+from parkimpact.did.cs_results import thin_blas
 from parkimpact.inference import ResampleResult, cluster_bootstrap
 from parkimpact.matching import PSMDiD
 from parkimpact.study._effects import row_ids
-from parkimpact.study._pipeline import PipelineStatistic, Plan, run_effects, trim_pre_entry
+from parkimpact.study._pipeline import (
+    PipelineStatistic,
+    Plan,
+    estimates_only,
+    run_effects,
+    split_diagnostics,
+    trim_pre_entry,
+)
 from parkimpact.study._tfp import check_tfp, warm_tfp
 from parkimpact.study.result import StudyResult, assemble
 
@@ -268,13 +291,17 @@ class ImpactStudy:
         self._check_columns(panel)
         plan = self.plan()
         tfp_result, augmented = None, panel
-        if self.tfp is not None:
-            tfp_result = self.tfp.fit(panel)
-            augmented = tfp_result.augment(panel, column=self.tfp_column)
-        estimation = trim_pre_entry(augmented, plan.pre_entry_years)
-        point = run_effects(plan, estimation)
-        boot = self._bootstrap(plan, panel, tfp_result, point.rows) if self.bootstrap else None
-        return assemble(self, plan, tfp_result, estimation, point, boot)
+        with thin_blas():
+            if self.tfp is not None:
+                tfp_result = self.tfp.fit(panel)
+                augmented = tfp_result.augment(panel, column=self.tfp_column)
+            estimation = trim_pre_entry(augmented, plan.pre_entry_years)
+            point = run_effects(plan, estimation)
+        boot, not_identified = None, None
+        if self.bootstrap:
+            draws = self._bootstrap(plan, panel, tfp_result, point.rows)
+            boot, not_identified = split_diagnostics(draws, plan.outcomes)
+        return assemble(self, plan, tfp_result, estimation, point, boot, not_identified)
 
     def _check_columns(self, panel: FirmPanel) -> None:
         wanted = [
@@ -298,7 +325,7 @@ class ImpactStudy:
         if not self.bootstrap_subgroups:
             ids = tuple(i for i, by in zip(ids, rows["by"], strict=True) if by is None)
         statistic = PipelineStatistic(
-            plan=plan,
+            plan=estimates_only(plan),
             tfp=warm,
             roles=panel.roles.declared(),
             exits=panel.exits,

@@ -75,6 +75,10 @@ class StudyResult(ResultBase):
     bootstrap : ResampleResult or None
         The whole-pipeline bootstrap draws (columns: row ids of the
         bootstrapped numbers).
+    bootstrap_not_identified : pandas.DataFrame or None
+        Per replication (rows) and outcome (columns), the group-time cells
+        not identified by the covariates on that resample and therefore left
+        out of its aggregates (NaN where the outcome's fit failed).
     settings : Mapping[str, Any]
         The study's settings (estimators shown by their repr).
     level : float
@@ -98,6 +102,7 @@ class StudyResult(ResultBase):
     level: float = 0.95
     fingerprint: str = ""
     notes: tuple[str, ...] = ()
+    bootstrap_not_identified: pd.DataFrame | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         outcomes = list(dict.fromkeys(self.estimates["outcome"]))
@@ -232,23 +237,55 @@ def _bootstrap_columns(rows: pd.DataFrame, boot: ResampleResult | None) -> pd.Da
     return out
 
 
-def _notes(plan: Plan, fits: EffectFits, boot: ResampleResult | None, frame: pd.DataFrame) -> list:
+def _bootstrap_notes(
+    boot: ResampleResult, frame: pd.DataFrame, not_identified: pd.DataFrame | None
+) -> list[str]:
+    """Draws lost by each number, and resamples on which cells were not identified."""
+    notes = []
+    lost = frame.loc[frame["n_failed"] > 0]
+    if len(lost):
+        headline = lost.loc[lost["estimand"].isin(_HEADLINE) & lost["by"].isna()]
+        named = ", ".join(f"{r.outcome} {r.estimand} ({r.n_failed})" for r in headline.itertuples())
+        notes.append(
+            f"Bootstrap: {len(lost)} number(s) could not be computed on some resamples (at most "
+            f"{int(lost['n_failed'].max())} of {boot.n_boot} draws"
+            + (f"; headline effects: {named}" if named else "")
+            + "); their whole-pipeline SEs use the remaining draws."
+        )
+    if boot.n_failed:
+        notes.append(f"Bootstrap: {boot.n_failed} replication(s) failed entirely.")
+    for outcome, counts in ({} if not_identified is None else not_identified).items():
+        hit = counts.fillna(0.0).to_numpy() > 0
+        if hit.any():
+            notes.append(
+                f"Bootstrap: on {int(hit.sum())} of {boot.n_boot} resamples up to "
+                f"{int(counts.max())} group-time cell(s) of {outcome} were not identified by "
+                "the covariates (propensity score separating treated firms) and left out of its "
+                "aggregates there."
+            )
+    return notes
+
+
+def _notes(
+    plan: Plan,
+    fits: EffectFits,
+    boot: ResampleResult | None,
+    frame: pd.DataFrame,
+    not_identified: pd.DataFrame | None,
+) -> list:
     notes = [f"Subgroups: {failure}" for failure in fits.failures]
     for by, used in fits.covariates_by.items():
         left = sorted(set(plan.covariates or ()) - set(used or ()))
         if left:
             notes.append(f"Subgroups by {by}: covariates constant within them left out: {left}")
+    for key, count in fits.not_identified.items():
+        notes.append(
+            f"DiD: {count} group-time cell(s) of {key} not identified by the covariates "
+            "(propensity score separating treated firms, or a singular outcome regression) are "
+            "left out of its aggregations (listed in cells_not_identified of the fit)."
+        )
     if boot is not None:
-        lost = frame.loc[frame["n_failed"] > 0]
-        if len(lost):
-            worst = int(lost["n_failed"].max())
-            notes.append(
-                f"Bootstrap: {len(lost)} number(s) lost draws to blocks that could not be "
-                f"estimated on a resample (at most {worst} of {boot.n_boot}); their SEs use the "
-                "remaining draws."
-            )
-        if boot.n_failed:
-            notes.append(f"Bootstrap: {boot.n_failed} replication(s) failed entirely.")
+        notes += _bootstrap_notes(boot, frame, not_identified)
     if plan.pre_entry_years is not None:
         notes.append(
             f"Tenants' years more than {plan.pre_entry_years} before entry are not used by the DiD."
@@ -263,6 +300,7 @@ def assemble(
     panel: FirmPanel,
     fits: EffectFits,
     boot: ResampleResult | None,
+    not_identified: pd.DataFrame | None = None,
 ) -> StudyResult:
     """Build the :class:`StudyResult` of a fitted study."""
     frame = _bootstrap_columns(fits.rows, boot)
@@ -293,5 +331,6 @@ def assemble(
         settings=MappingProxyType(settings),
         level=float(study.level),
         fingerprint=panel.fingerprint(),
-        notes=tuple(_notes(plan, fits, boot, frame)),
+        notes=tuple(_notes(plan, fits, boot, frame, not_identified)),
+        bootstrap_not_identified=not_identified,
     )
