@@ -10,6 +10,7 @@
 - :class:`HonestDiD` -- sensitivity to violations of parallel trends (Rambachan-Roth).
 """
 
+from parkimpact.did._cs_estimate import SeparatedCellsWarning
 from parkimpact.did.bacon import BaconDecomposition, BaconResult
 from parkimpact.did.callaway import CallawaySantAnna, CellsWithoutControlsWarning
 from parkimpact.did.cs_results import AggregatedATT, GroupTimeATT
@@ -30,6 +31,7 @@ __all__ = [
     "CallawaySantAnna",
     "CellsWithoutControlsWarning",
     "GroupTimeATT",
+    "SeparatedCellsWarning",
     "drdid",
     "BaconDecomposition",
     "BaconResult",
