@@ -98,7 +98,9 @@ def _facts(outputs: RunOutputs) -> tuple[tuple[str, str], ...]:
             facts.append(("Tenant firms", fmt_count(tenants.map(as_float).sum())))
     kpis = outputs.frame("kpis")
     if kpis is not None and not kpis.empty:
-        facts.append(("Parks", str(kpis["park"].map(text).nunique())))
+        parks = kpis["park"].map(text)
+        # "all" is the pooled comparison across parks, not a park
+        facts.append(("Parks", str(parks[parks != "all"].nunique())))
     facts.append(("Data", "simulated (true effects known)" if outputs.simulated else "as supplied"))
     return tuple(facts)
 
