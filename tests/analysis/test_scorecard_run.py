@@ -28,7 +28,7 @@ deflators = "data/example/deflators.csv"
 price_index = "consumer_price"
 price_year = 2016
 min_tenants = 15
-bootstrap = 19
+survival_bootstrap = 19
 """
 
 

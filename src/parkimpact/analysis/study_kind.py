@@ -41,7 +41,7 @@ SECTIONS = {
         "price_year",
         "currency",
         "min_tenants",
-        "bootstrap",
+        "survival_bootstrap",
     },
     **FLAGSHIP_SECTIONS,
 }
@@ -75,7 +75,7 @@ def _run_scorecard(
     scorecard = Scorecard(
         covariates=tuple(section.get("covariates", DEFAULT_COVARIATES)),
         min_tenants=int(section.get("min_tenants", 20)),
-        n_bootstrap=int(section.get("bootstrap", 199)),
+        n_bootstrap=int(section.get("survival_bootstrap", 199)),
         seed=config.seed,
     )
     truth = find_truth(config.resolve(config.section("data")["mapping"]))
