@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -187,9 +185,3 @@ def test_bad_inputs(panel: pd.DataFrame) -> None:
     holes = panel.assign(park=panel["park"].where(panel.index > 2))
     with pytest.raises(ValueError, match="cluster column 'park' must not be missing; got 3"):
         cluster_bootstrap(mean_of_y, holes, cluster="park")
-
-
-@pytest.mark.skipif(importlib.util.find_spec("distributed") is not None, reason="dask installed")
-def test_dask_backend_needs_the_extra(panel: pd.DataFrame) -> None:
-    with pytest.raises(ImportError, match=r"pip install 'parkimpact\[scale\]'"):
-        cluster_bootstrap(mean_of_y, panel, cluster="park", n_boot=5, backend="dask")
