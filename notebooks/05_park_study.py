@@ -198,7 +198,7 @@ print(result.summary())
 # estimation panel with `tfp`; its drop report lists the pre-entry years removed), `result.did`
 # (one `GroupTimeATT` per outcome), `result.aggregates`, `result.subgroups`,
 # `result.subgroup_tests` and `result.bootstrap` (the replications). The summary shows the DiD
-# template as given; the study's `covariates` replace the template's (the plan above lists them).
+# template as given, then the study's `covariates`, which replace the template's.
 #
 # The production functions first, with the law-of-motion coefficient on last year's park status.
 # The simulator's technology is Cobb-Douglas in *gross output*, with elasticities $\beta_l$,

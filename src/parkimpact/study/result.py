@@ -201,6 +201,8 @@ class StudyResult(ResultBase):
             f"Firm-years: {info.n_obs}; firms: {info.n_units}",
             f"TFP stage: {self.settings.get('tfp')}",
             f"DiD stage: {self.settings.get('did')}",
+            f"DiD covariates (the study's, applied to every outcome): "
+            f"{list(self.settings.get('covariates') or ())}",
             f"SE conditional: {SE_TYPES['conditional']}",
         ]
         if self.bootstrap is not None:
