@@ -16,6 +16,7 @@ from parkimpact.data._duckdb_financials import Financials, record_rows
 from parkimpact.data._duckdb_parse import Parsed, parse_id, parse_number, parse_year, ref
 from parkimpact.data._duckdb_read import Session, Table
 from parkimpact.data.drops import DropReport
+from parkimpact.data.sources import tenancy_notes
 from parkimpact.data.validation import examples
 from parkimpact.errors import DataFormatError, PanelStructureError
 
@@ -198,15 +199,7 @@ def _chain_spells(session: Session, kept: str) -> tuple[str, list[str]]:
     reentries = int(
         session.one(f"SELECT count(DISTINCT firm_id) FROM {spells} WHERE NOT in_first")[0]
     )
-    notes = []
-    if moves:
-        notes.append(f"{moves} firm(s) moved between parks within one continuous tenancy")
-    if reentries:
-        notes.append(
-            f"{reentries} firm(s) re-entered a park after leaving; the first tenancy defines "
-            "entry and exit"
-        )
-    return table, notes
+    return table, tenancy_notes(moves, reentries)
 
 
 def patent_sums(

@@ -182,9 +182,14 @@ def _chain_spells(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
             "exit_year": grouped["exit_year"].max().where(~open_),
         }
     )
-    notes = []
     moves = int((grouped["park"].nunique() > 1).sum())
     reentries = int(spells.loc[~in_first.to_numpy(), "firm_id"].nunique())
+    return table, tenancy_notes(moves, reentries)
+
+
+def tenancy_notes(moves: int, reentries: int) -> list[str]:
+    """Notes on firms that moved between parks or re-entered (both build engines)."""
+    notes = []
     if moves:
         notes.append(f"{moves} firm(s) moved between parks within one continuous tenancy")
     if reentries:
@@ -192,7 +197,7 @@ def _chain_spells(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
             f"{reentries} firm(s) re-entered a park after leaving; the first tenancy defines "
             "entry and exit"
         )
-    return table, notes
+    return notes
 
 
 def patent_outcomes(

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from parkimpact.errors import ParkImpactError
+from parkimpact.report.tidy import KPI_COLUMNS
 
 __all__ = [
     "ReportInputError",
@@ -49,27 +50,7 @@ CSV_FILES: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "study_drops": ("study/drop_summary.csv", ("source", "step", "reason", "rows")),
     "dropped_rows": ("data/dropped_rows.csv", ("source", "step", "reason")),
     "cohorts": ("data/cohorts.csv", ("cohort", "n_firms", "n_obs")),
-    "kpis": (
-        "scorecard/kpis.csv",
-        (
-            "kpi",
-            "version",
-            "park",
-            "level",
-            "year",
-            "cohort",
-            "tenants",
-            "non_tenants",
-            "n_tenants",
-            "effect",
-            "std_error",
-            "conf_low",
-            "conf_high",
-            "method",
-            "status",
-            "note",
-        ),
-    ),
+    "kpis": ("scorecard/kpis.csv", KPI_COLUMNS),
     "definitions": ("scorecard/definitions.csv", ("kpi", "version", "formula", "unit", "source")),
     "survival_curves": (
         "scorecard/survival_curves.csv",

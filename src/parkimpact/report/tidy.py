@@ -30,6 +30,7 @@ from scipy import stats
 from parkimpact.report import render
 
 __all__ = [
+    "KPI_COLUMNS",
     "TIDY_COLUMNS",
     "ModelInfo",
     "ResultBase",
@@ -50,6 +51,27 @@ TIDY_COLUMNS: Final[tuple[str, ...]] = (
     "conf_high",
 )
 """Columns every tidy frame carries, in this order (family keys follow ``term``)."""
+
+KPI_COLUMNS: tuple[str, ...] = (
+    "kpi",
+    "version",
+    "park",
+    "level",
+    "year",
+    "cohort",
+    "tenants",
+    "non_tenants",
+    "n_tenants",
+    "effect",
+    "std_error",
+    "conf_low",
+    "conf_high",
+    "method",
+    "status",
+    "note",
+)
+"""Columns of the scorecard's KPI table (``scorecard/kpis.csv``), in order; the report
+reads files with these columns."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from parkimpact.report.tidy import KPI_COLUMNS
 from parkimpact.scorecard._measures import ALL_PARKS, Measures
 from parkimpact.scorecard.kpis import KPI
 
@@ -34,27 +35,6 @@ __all__ = [
     "not_available_rows",
     "park_labels",
 ]
-
-KPI_COLUMNS: tuple[str, ...] = (
-    "kpi",
-    "version",
-    "park",
-    "level",
-    "year",
-    "cohort",
-    "tenants",
-    "non_tenants",
-    "n_tenants",
-    "effect",
-    "std_error",
-    "conf_low",
-    "conf_high",
-    "method",
-    "status",
-    "note",
-)
-"""Columns of the KPI table, in order."""
-
 
 def park_labels(measures: Measures) -> list[str]:
     """The parks found among tenants, sorted, then ``"all"``."""
