@@ -36,6 +36,7 @@ __all__ = [
     "park_labels",
 ]
 
+
 def park_labels(measures: Measures) -> list[str]:
     """The parks found among tenants, sorted, then ``"all"``."""
     parks = pd.unique(measures.frame["_park"].dropna())
